@@ -1,0 +1,13 @@
+//! mamori-core: the domain of a local government's information security policy, without I/O.
+//!
+//! Names follow the policy's own terms (see [`glossary`]), so a reader can map code to the
+//! section of 基本方針 or 対策基準 it serves.
+
+pub mod calendar;
+pub mod glossary;
+pub mod org;
+pub mod permission;
+pub mod policy;
+pub mod role;
+pub mod text;
+pub mod zone;
