@@ -1,0 +1,1 @@
+//! `mamori netcheck` end to end: exit codes and output of the built binary.
