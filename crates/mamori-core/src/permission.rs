@@ -1,1 +1,424 @@
-//! (in progress)
+//! Who may do what, where: one table of role × action → scope, and capabilities.
+//!
+//! A handler asks an [`Actor`] for a [`Capability`]; the repository functions that change or
+//! reveal data take that capability as an argument, so a path that skipped the check does not
+//! compile. The table is data: [`scope_of`] is the single place a grant is decided.
+
+use std::marker::PhantomData;
+
+use serde::Serialize;
+
+use crate::org::{OrgId, PersonId, UnitId};
+use crate::role::Role;
+
+/// How far a grant reaches from the unit a role is held in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// The unit the role is held in and the units below it.
+    OwnUnit,
+    /// The body (所属) containing that unit, and everything below it.
+    OwnBody,
+    /// The whole organisation.
+    All,
+}
+
+/// Everything the application lets someone do that needs a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// See units, persons and role assignments.
+    OrgView,
+    /// Create, rename, move or close units.
+    UnitEdit,
+    /// Create and edit persons (職員等).
+    PersonEdit,
+    /// Grant and end role assignments.
+    AssignmentEdit,
+    /// Apply a staff roster (人事異動) in bulk.
+    RosterImport,
+    /// Reset another person's password, unlock an account, reset their second factor.
+    AccountAdmin,
+    /// Read the audit trail.
+    AuditView,
+    /// Export the audit trail.
+    AuditExport,
+    /// Read the policy.
+    PolicyView,
+    /// Import or edit the policy as a new version.
+    PolicyEdit,
+}
+
+impl Action {
+    /// Every action.
+    pub const ALL: [Action; 10] = [
+        Action::OrgView,
+        Action::UnitEdit,
+        Action::PersonEdit,
+        Action::AssignmentEdit,
+        Action::RosterImport,
+        Action::AccountAdmin,
+        Action::AuditView,
+        Action::AuditExport,
+        Action::PolicyView,
+        Action::PolicyEdit,
+    ];
+
+    /// Stable code (for the audit trail and the API).
+    pub fn code(self) -> &'static str {
+        match self {
+            Action::OrgView => "org.view",
+            Action::UnitEdit => "unit.edit",
+            Action::PersonEdit => "person.edit",
+            Action::AssignmentEdit => "assignment.edit",
+            Action::RosterImport => "roster.import",
+            Action::AccountAdmin => "account.admin",
+            Action::AuditView => "audit.view",
+            Action::AuditExport => "audit.export",
+            Action::PolicyView => "policy.view",
+            Action::PolicyEdit => "policy.edit",
+        }
+    }
+
+    /// What the action is, in Japanese, for denial messages.
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Action::OrgView => "組織の閲覧",
+            Action::UnitEdit => "組織の編集",
+            Action::PersonEdit => "職員情報の編集",
+            Action::AssignmentEdit => "役割の割当て",
+            Action::RosterImport => "名簿の取込み",
+            Action::AccountAdmin => "アカウント管理",
+            Action::AuditView => "監査証跡の閲覧",
+            Action::AuditExport => "監査証跡の出力",
+            Action::PolicyView => "ポリシーの閲覧",
+            Action::PolicyEdit => "ポリシーの改定",
+        }
+    }
+}
+
+/// The permission table: how far `role` may perform `action`, or `None` when it may not.
+pub fn scope_of(role: Role, action: Action) -> Option<Scope> {
+    use Action as A;
+    use Role as R;
+    use Scope::{All, OwnBody, OwnUnit};
+    match (action, role) {
+        (A::OrgView | A::PolicyView, _) => Some(All),
+        (A::UnitEdit | A::RosterImport | A::PolicyEdit, R::Ciso | R::ChiefOfficer) => Some(All),
+        (A::PersonEdit | A::AssignmentEdit, R::Ciso | R::ViceCiso | R::ChiefOfficer) => Some(All),
+        (A::PersonEdit | A::AssignmentEdit, R::SecurityOfficer) => Some(OwnBody),
+        (A::PersonEdit | A::AssignmentEdit, R::SecurityManager) => Some(OwnUnit),
+        (A::AccountAdmin, R::Ciso | R::ChiefOfficer) => Some(All),
+        (A::AuditView | A::AuditExport, R::Ciso | R::ChiefOfficer | R::Auditor) => Some(All),
+        _ => None,
+    }
+}
+
+/// Roles a holder of `granter` may grant to others (never more authority than it holds).
+pub fn may_grant(granter: Role, granted: Role) -> bool {
+    match scope_of(granter, Action::AssignmentEdit) {
+        Some(Scope::All) => true,
+        Some(Scope::OwnBody) => matches!(
+            granted,
+            Role::SecurityManager | Role::SystemManager | Role::SystemStaff | Role::Staff
+        ),
+        Some(Scope::OwnUnit) => matches!(granted, Role::SystemStaff | Role::Staff),
+        None => false,
+    }
+}
+
+/// A role a person holds now, where it is held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Held {
+    /// The role.
+    pub role: Role,
+    /// The unit it is held in.
+    pub unit: UnitId,
+    /// The body (所属) containing that unit; the unit itself when it is a body or the root.
+    pub body: UnitId,
+}
+
+/// The person making a request, with the roles in force today.
+#[derive(Debug, Clone, Serialize)]
+pub struct Actor {
+    /// Who.
+    pub person: PersonId,
+    /// Their organisation: no capability ever reaches beyond it.
+    pub org: OrgId,
+    /// Roles in force now.
+    pub held: Vec<Held>,
+}
+
+/// Where a capability reaches inside the actor's organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Reach {
+    /// Everywhere in the organisation.
+    All,
+    /// These units and everything below them.
+    Subtrees(Vec<UnitId>),
+}
+
+/// A refused permission check; the caller records it in the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}の権限がありません", action.label_ja())]
+pub struct Denied {
+    /// What was refused.
+    pub action: Action,
+}
+
+/// A marker type naming one action, so a capability's type says what it allows.
+pub trait Permission {
+    /// The action the marker stands for.
+    const ACTION: Action;
+}
+
+/// Marker types for [`Capability`].
+pub mod can {
+    use super::{Action, Permission};
+
+    macro_rules! marker {
+        ($($name:ident => $action:ident),* $(,)?) => {$(
+            #[doc = concat!("Capability marker for [`Action::", stringify!($action), "`].")]
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name;
+            impl Permission for $name {
+                const ACTION: Action = Action::$action;
+            }
+        )*};
+    }
+
+    marker! {
+        ViewOrg => OrgView,
+        EditUnits => UnitEdit,
+        EditPersons => PersonEdit,
+        EditAssignments => AssignmentEdit,
+        ImportRoster => RosterImport,
+        AdministerAccounts => AccountAdmin,
+        ViewAudit => AuditView,
+        ExportAudit => AuditExport,
+        ViewPolicy => PolicyView,
+        EditPolicy => PolicyEdit,
+    }
+}
+
+/// Proof that an actor may perform `P`'s action in its organisation, within [`Reach`].
+#[derive(Debug, Clone)]
+pub struct Capability<P> {
+    org: OrgId,
+    actor: PersonId,
+    reach: Reach,
+    _action: PhantomData<P>,
+}
+
+impl<P: Permission> Capability<P> {
+    /// The organisation the capability is confined to.
+    pub fn org(&self) -> OrgId {
+        self.org
+    }
+
+    /// The person holding it.
+    pub fn actor(&self) -> PersonId {
+        self.actor
+    }
+
+    /// Where it reaches.
+    pub fn reach(&self) -> &Reach {
+        &self.reach
+    }
+
+    /// Whether a unit, given as its path from the root down to itself, lies within reach.
+    pub fn covers(&self, path: &[UnitId]) -> bool {
+        match &self.reach {
+            Reach::All => true,
+            Reach::Subtrees(roots) => path.iter().any(|u| roots.contains(u)),
+        }
+    }
+}
+
+impl Actor {
+    /// The best grant of the actor's roles for `P`, or [`Denied`].
+    pub fn can<P: Permission>(&self) -> Result<Capability<P>, Denied> {
+        let mut roots = Vec::new();
+        let mut any = false;
+        for held in &self.held {
+            match scope_of(held.role, P::ACTION) {
+                Some(Scope::All) => return Ok(self.capability(Reach::All)),
+                Some(Scope::OwnBody) => {
+                    any = true;
+                    roots.push(held.body);
+                }
+                Some(Scope::OwnUnit) => {
+                    any = true;
+                    roots.push(held.unit);
+                }
+                None => {}
+            }
+        }
+        if any {
+            roots.sort();
+            roots.dedup();
+            Ok(self.capability(Reach::Subtrees(roots)))
+        } else {
+            Err(Denied { action: P::ACTION })
+        }
+    }
+
+    /// A capability for `P` that covers the unit whose path from the root is `path`.
+    pub fn can_on<P: Permission>(&self, path: &[UnitId]) -> Result<Capability<P>, Denied> {
+        let cap = self.can::<P>()?;
+        if cap.covers(path) { Ok(cap) } else { Err(Denied { action: P::ACTION }) }
+    }
+
+    /// Whether the actor holds `role` anywhere today.
+    pub fn holds(&self, role: Role) -> bool {
+        self.held.iter().any(|h| h.role == role)
+    }
+
+    /// Whether the actor may grant `role` (see [`may_grant`]).
+    pub fn may_grant(&self, role: Role) -> bool {
+        self.held.iter().any(|h| may_grant(h.role, role))
+    }
+
+    fn capability<P>(&self, reach: Reach) -> Capability<P> {
+        Capability { org: self.org, actor: self.person, reach, _action: PhantomData }
+    }
+}
+
+/// A breach of separation of duties (DOMAIN.md §2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DutyConflict {
+    /// The applicant tried to approve their own request.
+    #[error("申請者本人は承認できません（職務の分離）")]
+    SelfApproval,
+    /// The auditor belongs to the audited unit, or the audited unit lies under the auditor's.
+    #[error("監査人は自らの所属を監査できません（監査の独立性）")]
+    AuditorNotIndependent,
+}
+
+/// Applicant ≠ approver.
+pub fn check_approver(applicant: PersonId, approver: PersonId) -> Result<(), DutyConflict> {
+    if applicant == approver { Err(DutyConflict::SelfApproval) } else { Ok(()) }
+}
+
+/// An auditor may not audit a unit they belong to, nor one above or below their own.
+///
+/// `auditor_units` are the paths (root → unit) of every unit the auditor belongs to or holds a
+/// role in; `audited` is the path of the audited unit. The root itself is not counted, since
+/// everyone belongs to the organisation.
+pub fn check_auditor_independence(
+    auditor_units: &[Vec<UnitId>],
+    audited: &[UnitId],
+) -> Result<(), DutyConflict> {
+    let Some(target) = audited.last() else { return Ok(()) };
+    for path in auditor_units {
+        let Some(own) = path.last() else { continue };
+        let below_root = |p: &[UnitId]| p.len() > 1;
+        let auditor_inside = below_root(path) && path.contains(target) && below_root(audited);
+        let target_inside = below_root(audited) && audited.contains(own) && below_root(path);
+        if auditor_inside || target_inside {
+            return Err(DutyConflict::AuditorNotIndependent);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOT: UnitId = UnitId(1);
+    const JIMU: UnitId = UnitId(2);
+    const SOMU: UnitId = UnitId(3);
+    const KAIKEI: UnitId = UnitId(4);
+    const SHOBO: UnitId = UnitId(5);
+    const KEIBO: UnitId = UnitId(6);
+
+    fn actor(role: Role, unit: UnitId, body: UnitId) -> Actor {
+        Actor { person: PersonId(10), org: OrgId(1), held: vec![Held { role, unit, body }] }
+    }
+
+    /// The whole table, spelled out: any change to permissions must change this test.
+    #[test]
+    fn the_table_is_exactly_as_documented() {
+        use Scope::{All, OwnBody, OwnUnit};
+        let expected = |role: Role, action: Action| -> Option<Scope> {
+            match action {
+                Action::OrgView | Action::PolicyView => Some(All),
+                Action::UnitEdit | Action::RosterImport | Action::PolicyEdit | Action::AccountAdmin => {
+                    matches!(role, Role::Ciso | Role::ChiefOfficer).then_some(All)
+                }
+                Action::PersonEdit | Action::AssignmentEdit => match role {
+                    Role::Ciso | Role::ViceCiso | Role::ChiefOfficer => Some(All),
+                    Role::SecurityOfficer => Some(OwnBody),
+                    Role::SecurityManager => Some(OwnUnit),
+                    _ => None,
+                },
+                Action::AuditView | Action::AuditExport => {
+                    matches!(role, Role::Ciso | Role::ChiefOfficer | Role::Auditor).then_some(All)
+                }
+            }
+        };
+        for role in Role::ALL {
+            for action in Action::ALL {
+                assert_eq!(scope_of(role, action), expected(role, action), "{role:?} {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn staff_cannot_open_the_audit_trail() {
+        let a = actor(Role::Staff, SOMU, JIMU);
+        assert_eq!(a.can::<can::ViewAudit>().err(), Some(Denied { action: Action::AuditView }));
+        assert!(actor(Role::Auditor, SOMU, JIMU).can::<can::ViewAudit>().is_ok());
+    }
+
+    #[test]
+    fn a_manager_edits_only_its_own_unit() {
+        let a = actor(Role::SecurityManager, SOMU, JIMU);
+        assert!(a.can_on::<can::EditPersons>(&[ROOT, JIMU, SOMU]).is_ok());
+        assert!(a.can_on::<can::EditPersons>(&[ROOT, JIMU, KAIKEI]).is_err());
+        assert!(a.can_on::<can::EditPersons>(&[ROOT, JIMU]).is_err());
+        assert!(a.can_on::<can::EditUnits>(&[ROOT, JIMU, SOMU]).is_err());
+    }
+
+    #[test]
+    fn an_officer_edits_its_whole_body_only() {
+        let a = actor(Role::SecurityOfficer, JIMU, JIMU);
+        assert!(a.can_on::<can::EditPersons>(&[ROOT, JIMU, KAIKEI]).is_ok());
+        assert!(a.can_on::<can::EditPersons>(&[ROOT, SHOBO, KEIBO]).is_err());
+    }
+
+    #[test]
+    fn the_best_of_several_roles_wins() {
+        let mut a = actor(Role::Staff, SOMU, JIMU);
+        a.held.push(Held { role: Role::ChiefOfficer, unit: SOMU, body: JIMU });
+        assert_eq!(a.can::<can::EditPersons>().map(|c| c.reach().clone()), Ok(Reach::All));
+    }
+
+    #[test]
+    fn granting_never_exceeds_own_authority() {
+        assert!(may_grant(Role::Ciso, Role::Ciso));
+        assert!(may_grant(Role::SecurityOfficer, Role::SecurityManager));
+        assert!(!may_grant(Role::SecurityOfficer, Role::Auditor));
+        assert!(may_grant(Role::SecurityManager, Role::Staff));
+        assert!(!may_grant(Role::SecurityManager, Role::SecurityManager));
+        assert!(!may_grant(Role::Staff, Role::Staff));
+    }
+
+    #[test]
+    fn nobody_approves_their_own_request() {
+        assert_eq!(check_approver(PersonId(1), PersonId(1)), Err(DutyConflict::SelfApproval));
+        assert_eq!(check_approver(PersonId(1), PersonId(2)), Ok(()));
+    }
+
+    #[test]
+    fn an_auditor_is_independent_of_the_audited_unit() {
+        let auditor = vec![vec![ROOT, JIMU, SOMU]];
+        assert!(check_auditor_independence(&auditor, &[ROOT, SHOBO, KEIBO]).is_ok());
+        assert!(check_auditor_independence(&auditor, &[ROOT, JIMU, KAIKEI]).is_ok());
+        assert!(check_auditor_independence(&auditor, &[ROOT, JIMU, SOMU]).is_err());
+        assert!(check_auditor_independence(&auditor, &[ROOT, JIMU]).is_err());
+        let head = vec![vec![ROOT, JIMU]];
+        assert!(check_auditor_independence(&head, &[ROOT, JIMU, SOMU]).is_err());
+    }
+}
