@@ -1,0 +1,196 @@
+//! Addresses to places: the segments and outside places cut the address space into disjoint
+//! cells, each knowing which segments cover it. Lookups are a binary search, so resolving a
+//! firewall rule or a host address does not scan every segment.
+//!
+//! IPv4 addresses live in the IPv4-mapped part of the IPv6 space (`::ffff:a.b.c.d`), so one
+//! `u128` line holds both families.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::model::{Network, Place, PlaceSet};
+
+/// Who declared an address range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Owner {
+    /// `segments[i]`.
+    Segment(usize),
+    /// `outside[i]`.
+    Outside(usize),
+}
+
+#[derive(Debug, Clone, Default)]
+struct Cell {
+    /// Segments and outside places covering the whole cell.
+    owners: Vec<Owner>,
+    /// Places of those owners.
+    places: PlaceSet,
+    /// The segment with the longest prefix, if any.
+    best_segment: Option<usize>,
+}
+
+/// The address space cut into cells.
+#[derive(Debug, Clone)]
+pub struct AddrMap {
+    starts: Vec<u128>,
+    cells: Vec<Cell>,
+}
+
+const V4_MAPPED: u128 = 0xffff_0000_0000;
+
+/// The position of an address on the shared line.
+pub fn key(addr: IpAddr) -> u128 {
+    match addr {
+        IpAddr::V4(a) => V4_MAPPED | u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+/// First and last position of a network.
+pub fn range(net: &IpNet) -> (u128, u128) {
+    (key(net.network()), key(net.broadcast()))
+}
+
+/// What a range of addresses resolves to.
+#[derive(Debug, Clone, Default)]
+pub struct Coverage {
+    /// Places of the segments and outside places it touches.
+    pub places: PlaceSet,
+    /// Part of the range is covered by nothing declared (the internet, as far as we know).
+    pub uncovered: bool,
+    /// Every owner touched.
+    pub owners: BTreeSet<Owner>,
+}
+
+impl AddrMap {
+    /// Builds the map of a network's segments and outside places.
+    pub fn new(net: &Network) -> AddrMap {
+        let mut ranges: Vec<(u128, u128, Owner, u8, Place)> = Vec::new();
+        for (i, s) in net.segments.iter().enumerate() {
+            let (a, b) = range(&s.cidr.trunc());
+            ranges.push((
+                a,
+                b,
+                Owner::Segment(i),
+                s.cidr.prefix_len(),
+                Place::Zone(s.zone),
+            ));
+        }
+        for (i, o) in net.outside.iter().enumerate() {
+            for c in &o.cidrs {
+                let (a, b) = range(&c.trunc());
+                ranges.push((
+                    a,
+                    b,
+                    Owner::Outside(i),
+                    c.prefix_len(),
+                    Place::Outside(o.kind),
+                ));
+            }
+        }
+        // Events: a range opens at its first address and closes after its last.
+        let mut events: Vec<(u128, bool, usize)> = Vec::with_capacity(ranges.len() * 2 + 1);
+        for (n, (a, b, ..)) in ranges.iter().enumerate() {
+            events.push((*a, true, n));
+            if let Some(end) = b.checked_add(1) {
+                events.push((end, false, n));
+            }
+        }
+        events.sort_unstable();
+        let mut starts = vec![0u128];
+        let mut cells = vec![Cell::default()];
+        let mut active: BTreeSet<usize> = BTreeSet::new();
+        let mut pos = 0usize;
+        while pos < events.len() {
+            let Some(&(at, ..)) = events.get(pos) else {
+                break;
+            };
+            while let Some(&(t, open, n)) = events.get(pos) {
+                if t != at {
+                    break;
+                }
+                if open {
+                    active.insert(n);
+                } else {
+                    active.remove(&n);
+                }
+                pos += 1;
+            }
+            let mut cell = Cell::default();
+            let mut best: Option<(u8, usize)> = None;
+            for &n in &active {
+                if let Some(&(_, _, owner, plen, place)) = ranges.get(n) {
+                    cell.owners.push(owner);
+                    cell.places.insert(place);
+                    if let Owner::Segment(i) = owner
+                        && best.is_none_or(|(p, _)| plen > p)
+                    {
+                        best = Some((plen, i));
+                    }
+                }
+            }
+            cell.owners.sort_unstable();
+            cell.owners.dedup();
+            cell.best_segment = best.map(|(_, i)| i);
+            if starts.last() == Some(&at) {
+                if let Some(last) = cells.last_mut() {
+                    *last = cell;
+                }
+            } else {
+                starts.push(at);
+                cells.push(cell);
+            }
+        }
+        AddrMap { starts, cells }
+    }
+
+    fn cell_index(&self, k: u128) -> usize {
+        self.starts.partition_point(|s| *s <= k).saturating_sub(1)
+    }
+
+    /// The most specific segment containing the address.
+    pub fn segment_of(&self, addr: IpAddr) -> Option<usize> {
+        self.cells
+            .get(self.cell_index(key(addr)))
+            .and_then(|c| c.best_segment)
+    }
+
+    /// What the range `[first, last]` touches.
+    pub fn cover(&self, first: u128, last: u128, out: &mut Coverage) {
+        let mut i = self.cell_index(first);
+        while let (Some(start), Some(cell)) = (self.starts.get(i), self.cells.get(i)) {
+            if *start > last {
+                break;
+            }
+            out.places = out.places.union(cell.places);
+            if cell.owners.is_empty() {
+                out.uncovered = true;
+            }
+            out.owners.extend(cell.owners.iter().copied());
+            i += 1;
+        }
+    }
+
+    /// Pairs of segments that share at least one cell.
+    pub fn overlapping_segments(&self) -> BTreeSet<(usize, usize)> {
+        let mut pairs = BTreeSet::new();
+        for cell in &self.cells {
+            let segs: Vec<usize> = cell
+                .owners
+                .iter()
+                .filter_map(|o| match o {
+                    Owner::Segment(i) => Some(*i),
+                    Owner::Outside(_) => None,
+                })
+                .collect();
+            for (n, a) in segs.iter().enumerate() {
+                for b in segs.iter().skip(n + 1) {
+                    pairs.insert(((*a).min(*b), (*a).max(*b)));
+                }
+            }
+        }
+        pairs
+    }
+}

@@ -1,0 +1,222 @@
+//! "Network as code": reading a [`Network`] from TOML (or the web app's JSON) with precise
+//! positions for every error, and writing it back.
+//!
+//! Syntax and type errors come from the TOML reader with a byte span; integrity errors
+//! ([`Network::validate`]) come with an element path, which is mapped back to the span of the
+//! offending value by a second, position-keeping parse that only runs when there is an error.
+
+use std::ops::Range;
+
+use toml::de::{DeTable, DeValue};
+
+use crate::error::{Diagnostic, InputError, Location, check_size};
+use crate::model::Network;
+use crate::validate::Issue;
+
+/// Reads a network description from TOML text. `file` is only used in error positions.
+pub fn parse_toml(src: &str, file: &str) -> Result<Network, InputError> {
+    check_size(file, src.len())?;
+    let net: Network = toml::from_str(src).map_err(|e| {
+        let location = e.span().map(|s| Location::at(file, src, s.start));
+        InputError::one(location, "", toml_message(&e))
+    })?;
+    let issues = net.validate();
+    if issues.is_empty() {
+        return Ok(net);
+    }
+    let doc = DeTable::parse(src).ok();
+    let diagnostics = issues
+        .iter()
+        .map(|issue| {
+            let span = doc.as_ref().and_then(|d| span_of(d.get_ref(), issue));
+            Diagnostic {
+                location: span.map(|s| Location::at(file, src, s.start)),
+                path: issue.path(),
+                message: issue.message.clone(),
+            }
+        })
+        .collect();
+    Err(InputError { diagnostics })
+}
+
+/// Reads a network description from the JSON the web app stores (same shape as the TOML).
+pub fn parse_json(src: &str, file: &str) -> Result<Network, InputError> {
+    check_size(file, src.len())?;
+    let net: Network = serde_json::from_str(src).map_err(|e| {
+        let location = Location {
+            file: file.to_owned(),
+            line: e.line(),
+            column: e.column(),
+        };
+        InputError::one(Some(location), "", e.to_string())
+    })?;
+    let issues = net.validate();
+    if issues.is_empty() {
+        return Ok(net);
+    }
+    Err(InputError {
+        diagnostics: issues
+            .iter()
+            .map(|i| Diagnostic {
+                location: None,
+                path: i.path(),
+                message: i.message.clone(),
+            })
+            .collect(),
+    })
+}
+
+/// Writes a network description as TOML that [`parse_toml`] reads back to the same value.
+pub fn to_toml(net: &Network) -> Result<String, toml::ser::Error> {
+    toml::to_string(net)
+}
+
+/// Writes a network description as JSON (what the web app stores).
+pub fn to_json(net: &Network) -> Result<String, serde_json::Error> {
+    serde_json::to_string_pretty(net)
+}
+
+/// The TOML reader's message without its own rendering of the source line (we print positions
+/// ourselves), first letter kept as is.
+fn toml_message(e: &toml::de::Error) -> String {
+    let msg = e.message().trim();
+    format!("TOMLとして読めません: {msg}")
+}
+
+fn span_of(doc: &DeTable<'_>, issue: &Issue) -> Option<Range<usize>> {
+    let (_, section) = doc
+        .iter()
+        .find(|(k, _)| k.get_ref().as_ref() == issue.section)?;
+    let element = match section.get_ref() {
+        DeValue::Array(items) => items.get(issue.index)?,
+        DeValue::Table(_) => section,
+        _ => return Some(section.span()),
+    };
+    if issue.field.is_empty() {
+        return Some(element.span());
+    }
+    let DeValue::Table(table) = element.get_ref() else {
+        return Some(element.span());
+    };
+    match table
+        .iter()
+        .find(|(k, _)| k.get_ref().as_ref() == issue.field)
+    {
+        Some((_, value)) => match (value.get_ref(), issue.section) {
+            // `direct_services[i]` is reported on the list item itself.
+            (DeValue::Array(items), "network") => items
+                .get(issue.index)
+                .map(|v| v.span())
+                .or(Some(value.span())),
+            _ => Some(value.span()),
+        },
+        None => table
+            .iter()
+            .next()
+            .map(|(k, _)| k.span())
+            .or(Some(element.span())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )]
+    use super::*;
+
+    const SMALL: &str = r#"
+[network]
+name = "テスト"
+model = "alpha"
+
+[[segment]]
+name = "LGWAN端末"
+zone = "LGWAN接続系"
+cidr = "10.20.1.0/24"
+
+[[host]]
+name = "端末1"
+kind = "terminal"
+zone = "lgwan"
+addresses = ["10.20.1.10"]
+"#;
+
+    fn err(src: &str) -> InputError {
+        parse_toml(src, "n.toml").unwrap_err()
+    }
+
+    fn first(src: &str) -> (usize, usize, String) {
+        let e = err(src);
+        let d = &e.diagnostics[0];
+        let loc = d.location.clone().unwrap();
+        (loc.line, loc.column, d.message.clone())
+    }
+
+    #[test]
+    fn small_network_reads_and_round_trips() {
+        let net = parse_toml(SMALL, "n.toml").unwrap();
+        assert_eq!(net.hosts.len(), 1);
+        let again = parse_toml(&to_toml(&net).unwrap(), "again.toml").unwrap();
+        assert_eq!(again, net);
+        let json = parse_json(&to_json(&net).unwrap(), "n.json").unwrap();
+        assert_eq!(json, net);
+    }
+
+    #[test]
+    fn bad_cidr_is_reported_at_its_value() {
+        let src = SMALL.replace("10.20.1.0/24", "10.0.0.0/33");
+        let (line, col, msg) = first(&src);
+        assert_eq!((line, col), (9, 8), "{msg}");
+    }
+
+    #[test]
+    fn unknown_zone_names_line_and_column() {
+        let src = SMALL.replace("zone = \"lgwan\"", "zone = \"DMZ\"");
+        let (line, col, msg) = first(&src);
+        assert_eq!((line, col), (14, 8));
+        assert!(msg.contains("DMZ"), "{msg}");
+    }
+
+    #[test]
+    fn wrong_type_and_syntax_errors_have_positions() {
+        let (line, _, _) = first(&SMALL.replace("addresses = [\"10.20.1.10\"]", "addresses = 5"));
+        assert_eq!(line, 15);
+        let (line, _, _) = first(&SMALL.replace("model = \"alpha\"", "model = "));
+        assert_eq!(line, 4);
+        let (line, _, msg) = first(&SMALL.replace("model = \"alpha\"", "model = \"gamma\""));
+        assert_eq!(line, 4);
+        assert!(msg.contains("gamma"));
+    }
+
+    #[test]
+    fn duplicate_name_and_dangling_reference_point_at_the_value() {
+        let src = format!(
+            "{SMALL}\n[[host]]\nname = \"端末1\"\nkind = \"server\"\nzone = \"lgwan\"\n\n[[flow]]\nfrom = \"端末1\"\nto = \"host:どこにもない\"\n"
+        );
+        let e = err(&src);
+        assert_eq!(e.diagnostics.len(), 2, "{e}");
+        let dup = e.diagnostics[0].location.clone().unwrap();
+        assert_eq!((dup.line, dup.column), (18, 8));
+        assert!(e.diagnostics[0].message.contains("host[0]"));
+        let dangling = e.diagnostics[1].location.clone().unwrap();
+        assert_eq!((dangling.line, dangling.column), (24, 6));
+    }
+
+    #[test]
+    fn ipv6_is_accepted() {
+        let src = SMALL
+            .replace("10.20.1.0/24", "fd00:20:1::/64")
+            .replace("10.20.1.10", "fd00:20:1::10");
+        assert!(parse_toml(&src, "v6.toml").is_ok());
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let src = format!("x = {}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse_toml(&src, "deep.toml").is_err());
+    }
+}
