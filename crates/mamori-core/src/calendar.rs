@@ -857,6 +857,48 @@ impl From<FiscalYear> for i32 {
     }
 }
 
+/// Serde helpers that write a [`Date`] as `2026-04-01` and read back anything [`parse_date`]
+/// accepts, for use with `#[serde(with = "mamori_core::calendar::iso_date")]`.
+pub mod iso_date {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::Date;
+
+    /// Writes `2026-04-01`.
+    pub fn serialize<S: Serializer>(date: &Date, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::format_iso(*date))
+    }
+
+    /// Reads any shape [`super::parse_date`] accepts.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
+        let s = String::deserialize(d)?;
+        super::parse_date(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Like [`iso_date`], for `Option<Date>` (absent or `null` is `None`).
+pub mod iso_date_option {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::Date;
+
+    /// Writes `2026-04-01` or `null`.
+    pub fn serialize<S: Serializer>(date: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
+        match date {
+            Some(d) => s.serialize_some(&super::format_iso(*d)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads `null` or any shape [`super::parse_date`] accepts.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            Some(s) => super::parse_date(&s)
+                .map(Some)
+                .map_err(serde::de::Error::custom),
+            None => Ok(None),
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(
     clippy::unwrap_used,
