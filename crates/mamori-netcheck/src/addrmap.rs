@@ -27,8 +27,8 @@ struct Cell {
     owners: Vec<Owner>,
     /// Places of those owners.
     places: PlaceSet,
-    /// The segment with the longest prefix, if any.
-    best_segment: Option<usize>,
+    /// The segments with the longest prefix (several when equal ranges are declared twice).
+    best_segments: Vec<usize>,
 }
 
 /// The address space cut into cells.
@@ -119,21 +119,26 @@ impl AddrMap {
                 pos += 1;
             }
             let mut cell = Cell::default();
-            let mut best: Option<(u8, usize)> = None;
+            let mut best_len: Option<u8> = None;
             for &n in &active {
                 if let Some(&(_, _, owner, plen, place)) = ranges.get(n) {
                     cell.owners.push(owner);
                     cell.places.insert(place);
-                    if let Owner::Segment(i) = owner
-                        && best.is_none_or(|(p, _)| plen > p)
-                    {
-                        best = Some((plen, i));
+                    if let Owner::Segment(i) = owner {
+                        match best_len {
+                            Some(p) if p > plen => {}
+                            Some(p) if p == plen => cell.best_segments.push(i),
+                            _ => {
+                                best_len = Some(plen);
+                                cell.best_segments = vec![i];
+                            }
+                        }
                     }
                 }
             }
             cell.owners.sort_unstable();
             cell.owners.dedup();
-            cell.best_segment = best.map(|(_, i)| i);
+            cell.best_segments.sort_unstable();
             if starts.last() == Some(&at) {
                 if let Some(last) = cells.last_mut() {
                     *last = cell;
@@ -150,11 +155,11 @@ impl AddrMap {
         self.starts.partition_point(|s| *s <= k).saturating_sub(1)
     }
 
-    /// The most specific segment containing the address.
-    pub fn segment_of(&self, addr: IpAddr) -> Option<usize> {
+    /// The most specific segments containing the address (usually one).
+    pub fn segments_of(&self, addr: IpAddr) -> &[usize] {
         self.cells
             .get(self.cell_index(key(addr)))
-            .and_then(|c| c.best_segment)
+            .map_or(&[], |c| c.best_segments.as_slice())
     }
 
     /// What the range `[first, last]` touches.

@@ -2,9 +2,15 @@
 //! collects violations. Pure and single-threaded; cost is linear in flows and hosts plus a sort
 //! of the segments.
 
+use std::net::IpAddr;
+
+use mamori_core::zone::Zone;
+
 use crate::addrmap::AddrMap;
 use crate::index::{NameIndex, Resolved, place_of};
-use crate::model::{Control, Flow, Gateway, Network, NetworkModel, Place, Ports, Protocol};
+use crate::model::{
+    Control, Flow, Gateway, Network, NetworkModel, Place, Ports, Protocol, Segment,
+};
 use crate::report::{ElementKind, ElementRef, Report, Summary, Violation};
 use crate::rules::{
     FlowRule, HostRule, Requirement, Rule, RuleCheck, SPECIFIC_PORTS_MAX, builtin_rules,
@@ -291,12 +297,23 @@ fn check_hosts(net: &Network, rule: &Rule, hr: &HostRule, out: &mut Vec<Violatio
 
 fn check_mis_zoned(ctx: &Context<'_>, rule: &Rule, out: &mut Vec<Violation>) {
     let net = ctx.net;
-    let segment_zone = |addr| ctx.addrs.segment_of(addr).and_then(|i| net.segments.get(i));
+    // The most specific segment decides; when equal ranges are declared twice, the address is
+    // mis-zoned only if none of them is in an acceptable zone, and the first by name is shown.
+    let offending = |addr: IpAddr, ok: &dyn Fn(Zone) -> bool| {
+        let segs: Vec<&Segment> = ctx
+            .addrs
+            .segments_of(addr)
+            .iter()
+            .filter_map(|i| net.segments.get(*i))
+            .collect();
+        if segs.iter().any(|s| ok(s.zone)) {
+            return None;
+        }
+        segs.into_iter().min_by(|a, b| a.name.cmp(&b.name))
+    };
     for host in &net.hosts {
         for addr in &host.addresses {
-            if let Some(seg) = segment_zone(*addr)
-                && seg.zone != host.zone
-            {
+            if let Some(seg) = offending(*addr, &|z| z == host.zone) {
                 let element = ElementRef {
                     kind: ElementKind::Host,
                     name: host.name.clone(),
@@ -314,9 +331,7 @@ fn check_mis_zoned(ctx: &Context<'_>, rule: &Rule, out: &mut Vec<Violation>) {
     }
     for gw in &net.gateways {
         for addr in &gw.addresses {
-            if let Some(seg) = segment_zone(*addr)
-                && !gw.bridges(Place::Zone(seg.zone))
-            {
+            if let Some(seg) = offending(*addr, &|z| gw.bridges(Place::Zone(z))) {
                 let element = ElementRef {
                     kind: ElementKind::Gateway,
                     name: gw.name.clone(),

@@ -614,6 +614,14 @@ impl FromStr for Endpoint {
         if let Some(n) = t.strip_prefix("outside:") {
             return named(n, Endpoint::Outside);
         }
+        // Bare 「internet」 is the internet at large; the zone is written `zone:internet` or
+        // インターネット接続系, so a flow to "the internet" cannot silently mean the zone.
+        if crate::index::INTERNET_NAMES
+            .iter()
+            .any(|n| t.eq_ignore_ascii_case(n))
+        {
+            return Ok(Endpoint::Outside(t.to_owned()));
+        }
         if let Ok(z) = t.parse::<Zone>() {
             return Ok(Endpoint::Zone(z));
         }
