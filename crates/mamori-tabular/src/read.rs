@@ -326,9 +326,10 @@ fn csv_grid(text: &str, limits: &Limits) -> Result<Grid, TabularError> {
     let mut rows = Vec::new();
     // Line breaks inside quoted cells advance the line count but not Excel's row count.
     let mut newlines_inside_cells = 0usize;
+    let mut lines = LineCounter::new(text);
     for result in reader.records() {
         let record = result.map_err(|e| {
-            let row = e.position().map(|p| line_to_usize(p.line()));
+            let row = e.position().map(|p| lines.line_at(byte_offset(p)));
             TabularError {
                 row,
                 column: None,
@@ -341,7 +342,7 @@ fn csv_grid(text: &str, limits: &Limits) -> Result<Grid, TabularError> {
         })?;
         let line = record
             .position()
-            .map_or(rows.len() + 1, |p| line_to_usize(p.line()));
+            .map_or(rows.len() + 1, |p| lines.line_at(byte_offset(p)));
         let number = line.saturating_sub(newlines_inside_cells);
         if rows.len() > limits.max_rows {
             return Err(TabularError::file(TabularErrorKind::TooManyRows {
@@ -371,8 +372,38 @@ fn csv_grid(text: &str, limits: &Limits) -> Result<Grid, TabularError> {
     })
 }
 
-fn line_to_usize(line: u64) -> usize {
-    usize::try_from(line).unwrap_or(usize::MAX)
+fn byte_offset(p: &csv::Position) -> usize {
+    usize::try_from(p.byte()).unwrap_or(usize::MAX)
+}
+
+/// 1-based line numbers of byte offsets, counted incrementally as offsets grow. The reader's own
+/// line count lags by one after CRLF, so lines are counted here from the text itself.
+struct LineCounter<'t> {
+    text: &'t str,
+    counted_to: usize,
+    newlines: usize,
+}
+
+impl<'t> LineCounter<'t> {
+    fn new(text: &'t str) -> Self {
+        LineCounter {
+            text,
+            counted_to: 0,
+            newlines: 0,
+        }
+    }
+
+    /// The line a record starting at `offset` begins on (line ends before it are skipped).
+    fn line_at(&mut self, offset: usize) -> usize {
+        let rest = self.text.get(offset..).unwrap_or("");
+        let start = offset + (rest.len() - rest.trim_start_matches(['\r', '\n']).len());
+        if start >= self.counted_to {
+            let slice = self.text.get(self.counted_to..start).unwrap_or("");
+            self.newlines += slice.bytes().filter(|&b| b == b'\n').count();
+            self.counted_to = start;
+        }
+        self.newlines + 1
+    }
 }
 
 /// Header detection, structural checks and cell conversion, shared by xlsx and CSV.
