@@ -53,13 +53,29 @@ pub fn range(net: &IpNet) -> (u128, u128) {
     (key(net.network()), key(net.broadcast()))
 }
 
+/// Address space that is never the internet: RFC 1918, shared (100.64/10), loopback,
+/// link-local and unique-local IPv6, as positions on the shared line.
+const PRIVATE: [(u128, u128); 8] = [
+    (V4_MAPPED | 0x0a00_0000, V4_MAPPED | 0x0aff_ffff),
+    (V4_MAPPED | 0xac10_0000, V4_MAPPED | 0xac1f_ffff),
+    (V4_MAPPED | 0xc0a8_0000, V4_MAPPED | 0xc0a8_ffff),
+    (V4_MAPPED | 0x6440_0000, V4_MAPPED | 0x647f_ffff),
+    (V4_MAPPED | 0x7f00_0000, V4_MAPPED | 0x7fff_ffff),
+    (V4_MAPPED | 0xa9fe_0000, V4_MAPPED | 0xa9fe_ffff),
+    (0xfc00_u128 << 112, (0xfe00_u128 << 112) - 1),
+    (0xfe80_u128 << 112, (0xfec0_u128 << 112) - 1),
+];
+
 /// What a range of addresses resolves to.
 #[derive(Debug, Clone, Default)]
 pub struct Coverage {
     /// Places of the segments and outside places it touches.
     pub places: PlaceSet,
-    /// Part of the range is covered by nothing declared (the internet, as far as we know).
+    /// Part of the range is covered by nothing declared.
     pub uncovered: bool,
+    /// Part of the uncovered range is public address space (the internet, as far as we know).
+    /// Undeclared private addresses are unknown, not the internet.
+    pub uncovered_public: bool,
     /// Every owner touched.
     pub owners: BTreeSet<Owner>,
 }
@@ -172,6 +188,14 @@ impl AddrMap {
             out.places = out.places.union(cell.places);
             if cell.owners.is_empty() {
                 out.uncovered = true;
+                let end = self
+                    .starts
+                    .get(i + 1)
+                    .map_or(u128::MAX, |n| n.saturating_sub(1));
+                let (a, b) = ((*start).max(first), end.min(last));
+                if !PRIVATE.iter().any(|(p, q)| *p <= a && b <= *q) {
+                    out.uncovered_public = true;
+                }
             }
             out.owners.extend(cell.owners.iter().copied());
             i += 1;

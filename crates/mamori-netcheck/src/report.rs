@@ -80,8 +80,9 @@ pub struct Violation {
 pub struct ShadowedRule {
     /// The shadowed rule.
     pub rule: String,
-    /// Where it is written.
-    pub location: Location,
+    /// Where it is written, when the format has lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
     /// The earlier drop that hides it.
     pub shadowed_by: String,
 }
@@ -226,11 +227,12 @@ impl Report {
                 "先行する拒否規則により到達しない許可規則（違反として数えません）:"
             );
             for sh in &fw.shadowed {
-                let _ = writeln!(
-                    out,
-                    "    {} {}（{} により無効）",
-                    sh.location, sh.rule, sh.shadowed_by
-                );
+                let at = sh
+                    .location
+                    .as_ref()
+                    .map(|l| format!("{l} "))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "    {at}{}（{} により無効）", sh.rule, sh.shadowed_by);
             }
         }
         out

@@ -8,6 +8,7 @@
 )]
 
 mod example;
+mod firewall;
 mod properties;
 mod rules;
 
