@@ -11,6 +11,7 @@ mod example;
 mod firewall;
 mod properties;
 mod rules;
+mod svg;
 
 use mamori_netcheck::{Network, Report, check, parse_toml};
 
