@@ -592,3 +592,75 @@ fn export_rows_must_match_the_header() {
         assert_eq!(e.errors[0].row, Some(2));
     }
 }
+
+/// Figures for the README, not a timed assertion: run with
+/// `cargo test --release -p mamori-tabular --test tabular -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark; run explicitly in release mode"]
+fn benchmark_100k_rows() {
+    const WIDE: [Column; 20] = [
+        Column::required("c00", "資産番号"),
+        Column::required("c01", "名称"),
+        Column::required("c02", "業務名"),
+        Column::required("c03", "所管課"),
+        Column::required("c04", "管理者"),
+        Column::required("c05", "媒体"),
+        Column::required("c06", "保存場所"),
+        Column::required("c07", "ネットワーク区分"),
+        Column::required("c08", "機密性"),
+        Column::required("c09", "完全性"),
+        Column::required("c10", "可用性"),
+        Column::required("c11", "個人情報"),
+        Column::required("c12", "件数"),
+        Column::required("c13", "利用者範囲"),
+        Column::required("c14", "取扱制限"),
+        Column::required("c15", "保存期間"),
+        Column::required("c16", "バックアップ"),
+        Column::required("c17", "委託先"),
+        Column::required("c18", "最終確認日").date(),
+        Column::required("c19", "備考"),
+    ];
+    let mut table = ExportTable::from_schema("台帳", &WIDE);
+    for i in 0..100_000 {
+        table.push(vec![
+            format!("A-{i:06}"),
+            format!("住民基本台帳データ{i}"),
+            "住民記録事務".to_owned(),
+            "事務局総務課".to_owned(),
+            "山田 太郎".to_owned(),
+            "DB・システム".to_owned(),
+            "サーバ室ラック3".to_owned(),
+            "LGWAN接続系".to_owned(),
+            "自治体機密性3B".to_owned(),
+            "2".to_owned(),
+            "2".to_owned(),
+            "有".to_owned(),
+            format!("{}", i * 7 % 50_000),
+            "関係者限り".to_owned(),
+            "複製禁止、持出禁止".to_owned(),
+            "5年".to_owned(),
+            "日次".to_owned(),
+            String::new(),
+            "2026-04-01".to_owned(),
+            "=注意 〜 備考".to_owned(),
+        ]);
+    }
+    for format in [
+        ExportFormat::Xlsx,
+        ExportFormat::CsvUtf8,
+        ExportFormat::CsvCp932,
+    ] {
+        let started = std::time::Instant::now();
+        let bytes = write_table(&table, format).unwrap();
+        let written = started.elapsed();
+        let started = std::time::Instant::now();
+        let name = format!("bench.{}", format.extension());
+        let read = read_table(&bytes, &name, &WIDE, &ReadOptions::default()).unwrap();
+        let read_time = started.elapsed();
+        assert_eq!(read.rows.len(), 100_000);
+        println!(
+            "{format:?}: 100,000 rows x 20 columns, {} bytes; write {written:.2?}, read {read_time:.2?}",
+            bytes.len()
+        );
+    }
+}
