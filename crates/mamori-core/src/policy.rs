@@ -747,7 +747,8 @@ pub fn split_policy_text_with(
         .filter(|h| !h.is_contents_entry)
         .find_map(|h| h.hashes);
     let mut builder = Builder::new(limits);
-    let mut in_contents = false;
+    // Inside a table of contents: the number of its last entry.
+    let mut contents: Option<u32> = None;
     for (index, (line, heading)) in lines.iter().zip(headings).enumerate() {
         let number = index + 1;
         let trimmed = line.trim();
@@ -756,19 +757,29 @@ pub fn split_policy_text_with(
         }
         let stripped = strip_markdown(trimmed);
         if crate::text::fold(stripped) == "目次" {
-            in_contents = true;
+            contents = Some(0);
             builder.contents_lines_skipped += 1;
             continue;
         }
-        if heading.as_ref().is_some_and(|h| h.is_contents_entry) {
+        if let Some(h) = heading.as_ref().filter(|h| h.is_contents_entry) {
+            contents = contents.map(|_| h.number);
             builder.contents_lines_skipped += 1;
             continue;
         }
-        if in_contents && looks_like_contents_entry(stripped) {
-            builder.contents_lines_skipped += 1;
-            continue;
+        if let Some(last) = contents {
+            // Entries without page numbers are numbered titles that keep counting up; a number
+            // that starts again, or any other line, is where the document itself begins.
+            let entry = match heading.as_ref().map(|h| h.number) {
+                Some(n) if n > last => Some(n),
+                None if looks_like_contents_entry(stripped) => Some(last),
+                _ => None,
+            };
+            contents = entry;
+            if entry.is_some() {
+                builder.contents_lines_skipped += 1;
+                continue;
+            }
         }
-        in_contents = false;
         let section_heading = heading.filter(|h| match markdown_level {
             Some(level) => h.hashes == Some(level),
             None => h.hashes.is_none() && is_standalone(&lines, index),
@@ -1249,16 +1260,21 @@ fn dated_line(line: &str) -> Option<Result<(Date, String), String>> {
         .trim_start_matches(['(', '（', '【', '['])
         .trim_end_matches([')', '）', '】', ']'])
         .trim();
-    let event = DATE_EVENTS.iter().find(|e| inner.ends_with(**e));
-    let date_part = match event {
-        Some(e) => inner.strip_suffix(*e).unwrap_or(inner).trim(),
-        None => inner,
+    // The event word usually follows the date (令和8年4月1日 策定) but may lead (制定 令和8年4月1日).
+    let suffix = DATE_EVENTS
+        .iter()
+        .find_map(|e| inner.strip_suffix(*e).map(|rest| (*e, rest)));
+    let prefix = || {
+        DATE_EVENTS
+            .iter()
+            .find_map(|e| inner.strip_prefix(*e).map(|rest| (*e, rest)))
+    };
+    let (event, date_part) = match suffix.or_else(prefix) {
+        Some((e, rest)) => (Some(e), rest.trim()),
+        None => (None, inner),
     };
     match calendar::parse_date(date_part) {
-        Ok(date) => Some(Ok((
-            date,
-            event.map(|e| (*e).to_owned()).unwrap_or_default(),
-        ))),
+        Ok(date) => Some(Ok((date, event.map(str::to_owned).unwrap_or_default()))),
         // Only a line that ends with 策定 etc. and starts like a date is a broken dated line;
         // anything else is an ordinary front-matter line.
         Err(e) if event.is_some() && starts_like_date(date_part) => Some(Err(e.to_string())),
@@ -1409,6 +1425,17 @@ mod tests {
         assert_eq!(p.sections[1].items.len(), 2);
         assert_eq!(p.sections[1].items[1].kind, ItemMarkerKind::Kana);
         assert_eq!(p.sections[1].items[1].text, "消防");
+    }
+
+    #[test]
+    fn contents_without_page_numbers_and_leading_event_words() {
+        let text = "○○市情報セキュリティ基本方針\n制定 令和7年4月1日\n\n目次\n1. 目的\n2. 定義\n\n1. 目的\n本文\n\n2. 定義\n本文\n";
+        let p = split_policy_text(text).unwrap();
+        assert_eq!(p.title.as_deref(), Some("○○市情報セキュリティ基本方針"));
+        assert_eq!(p.dates[0].event, "制定");
+        assert_eq!(p.contents_lines_skipped, 3);
+        assert_eq!(p.sections.len(), 2);
+        assert_eq!(p.sections[0].line, 8);
     }
 
     #[test]
