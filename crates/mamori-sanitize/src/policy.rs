@@ -28,11 +28,12 @@ pub enum AttachmentMode {
 
 /// Charset of the delivered mail body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum OutputCharset {
-    /// UTF-8 (quoted-printable or base64 as needed).
+    /// UTF-8 (base64 transfer encoding).
+    #[serde(rename = "utf-8")]
     Utf8,
-    /// ISO-2022-JP (7bit), for old mail clients inside LGWAN.
+    /// ISO-2022-JP, for old mail clients inside LGWAN.
+    #[serde(rename = "iso-2022-jp")]
     Iso2022Jp,
 }
 
