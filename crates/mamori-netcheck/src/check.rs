@@ -25,14 +25,16 @@ pub fn check(net: &Network) -> Report {
     let rules = rules_for(net);
     let ctx = Context::new(net);
     let mut violations = Vec::new();
+    let mut flow_rules = Vec::new();
     for rule in &rules {
         match &rule.check {
-            RuleCheck::Flow(fr) => check_flows(&ctx, rule, fr, &mut violations),
+            RuleCheck::Flow(fr) => flow_rules.push((rule, fr)),
             RuleCheck::Host(hr) => check_hosts(net, rule, hr, &mut violations),
             RuleCheck::MisZoned => check_mis_zoned(&ctx, rule, &mut violations),
             RuleCheck::SegmentOverlap => check_overlap(&ctx, rule, &mut violations),
         }
     }
+    check_flows(&ctx, &flow_rules, &mut violations);
     let mut report = Report {
         network: net.network.name.clone(),
         model: net.network.model,
@@ -225,18 +227,21 @@ pub(crate) fn flow_traffic<'a>(
     })
 }
 
-fn check_flows(ctx: &Context<'_>, rule: &Rule, fr: &FlowRule, out: &mut Vec<Violation>) {
+/// Each flow is resolved once and then held against every flow rule.
+fn check_flows(ctx: &Context<'_>, rules: &[(&Rule, &FlowRule)], out: &mut Vec<Violation>) {
     for flow in &ctx.net.flows {
         let labels = (flow.from.to_string(), flow.to.to_string());
         let Some(t) = flow_traffic(ctx, flow, &labels) else {
             continue;
         };
-        if let Some(detail) = evaluate(fr, ctx.net.network.model, &t) {
-            let element = ElementRef {
-                kind: ElementKind::Flow,
-                name: flow.display_name(),
-            };
-            out.push(violation(rule, element, detail, None));
+        for (rule, fr) in rules {
+            if let Some(detail) = evaluate(fr, ctx.net.network.model, &t) {
+                let element = ElementRef {
+                    kind: ElementKind::Flow,
+                    name: flow.display_name(),
+                };
+                out.push(violation(rule, element, detail, None));
+            }
         }
     }
 }

@@ -347,6 +347,41 @@ struct Registered {
     service: Service,
 }
 
+/// Compliant registered flows between one pair of places: host-to-host ones by host pair (the
+/// common case, looked up directly), the rest in a list.
+#[derive(Default)]
+struct Registry {
+    by_hosts: HashMap<(usize, usize), Vec<Service>>,
+    other: Vec<Registered>,
+}
+
+impl Registry {
+    fn covers(
+        &self,
+        resolver: &Resolver<'_>,
+        fw: &FirewallRule,
+        src: &Side,
+        dst: &Side,
+        service: &Service,
+    ) -> bool {
+        if let (Some(a), Some(b)) = (src.host, dst.host)
+            && self
+                .by_hosts
+                .get(&(a, b))
+                .is_some_and(|svcs| svcs.iter().any(|s| s.covers(service)))
+            && resolver.endpoint_covers(Resolved::Host(a), &fw.src)
+            && resolver.endpoint_covers(Resolved::Host(b), &fw.dst)
+        {
+            return true;
+        }
+        self.other.iter().any(|r| {
+            r.service.covers(service)
+                && resolver.endpoint_covers(r.from, &fw.src)
+                && resolver.endpoint_covers(r.to, &fw.dst)
+        })
+    }
+}
+
 /// Checks the network and its firewall rulesets: the model's own violations plus every
 /// permitting firewall rule that breaks a zone rule.
 pub fn check_with_firewall(net: &Network, rulesets: &[Ruleset]) -> Report {
@@ -363,7 +398,7 @@ pub fn check_with_firewall(net: &Network, rulesets: &[Ruleset]) -> Report {
         .filter(|v| v.element.kind == ElementKind::Flow)
         .map(|v| v.element.name.as_str())
         .collect();
-    let mut registered: HashMap<(Place, Place), Vec<Registered>> = HashMap::new();
+    let mut registered: HashMap<(Place, Place), Registry> = HashMap::new();
     for flow in &net.flows {
         if flagged.contains(flow.display_name().as_str()) {
             continue;
@@ -372,17 +407,19 @@ pub fn check_with_firewall(net: &Network, rulesets: &[Ruleset]) -> Report {
         else {
             continue;
         };
-        registered
+        let service = Service {
+            protocol: flow.protocol,
+            ports: flow.ports.clone(),
+        };
+        let registry = registered
             .entry((place_of(net, from), place_of(net, to)))
-            .or_default()
-            .push(Registered {
-                from,
-                to,
-                service: Service {
-                    protocol: flow.protocol,
-                    ports: flow.ports.clone(),
-                },
-            });
+            .or_default();
+        match (from, to) {
+            (Resolved::Host(a), Resolved::Host(b)) => {
+                registry.by_hosts.entry((a, b)).or_default().push(service);
+            }
+            _ => registry.other.push(Registered { from, to, service }),
+        }
     }
     drop(flagged);
 
@@ -423,13 +460,9 @@ pub fn check_with_firewall(net: &Network, rulesets: &[Ruleset]) -> Report {
                         if from == to {
                             continue;
                         }
-                        let covered = registered.get(&(from, to)).is_some_and(|regs| {
-                            regs.iter().any(|r| {
-                                r.service.covers(&service)
-                                    && resolver.endpoint_covers(r.from, &fw.src)
-                                    && resolver.endpoint_covers(r.to, &fw.dst)
-                            })
-                        });
+                        let covered = registered
+                            .get(&(from, to))
+                            .is_some_and(|r| r.covers(&resolver, fw, &src, &dst, &service));
                         if covered {
                             continue;
                         }
