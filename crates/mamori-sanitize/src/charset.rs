@@ -104,7 +104,13 @@ pub fn decode(bytes: &[u8], label: Option<&str>) -> Decoded {
     if let Some(enc) = labelled {
         let (text, _, errors) = enc.decode(bytes);
         let leftover_escape = enc != ISO_2022_JP && text.contains('\u{1b}');
-        if !errors && !leftover_escape {
+        // A Western single-byte label never fails to decode, so Japanese bytes mislabelled as
+        // us-ascii or latin-1 would pass as mojibake: let a Japanese guess win over it.
+        let western = enc.is_single_byte() && !bytes.is_ascii() && {
+            let g = guess(bytes);
+            (g == SHIFT_JIS || g == EUC_JP) && !g.decode_without_bom_handling(bytes).1
+        };
+        if !errors && !leftover_escape && !western {
             return Decoded {
                 text: text.into_owned(),
                 encoding: enc,
@@ -136,7 +142,7 @@ pub fn decode(bytes: &[u8], label: Option<&str>) -> Decoded {
     Decoded {
         text: text.into_owned(),
         encoding: g,
-        guessed: label.is_some(),
+        guessed: label.is_some() || !bytes.is_ascii(),
         had_errors: errors,
     }
 }

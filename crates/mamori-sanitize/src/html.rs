@@ -136,7 +136,7 @@ impl State {
                         let n = *n;
                         self.out.push_str(&format!("{n}. "));
                     }
-                    _ => self.out.push_str("・"),
+                    _ => self.out.push('・'),
                 }
                 self.at_line_start = true;
             }
@@ -165,10 +165,10 @@ impl State {
                 }
             }
             "a" => {
-                if let Some(href) = el_href {
-                    if self.link.is_none() {
-                        self.link = Some((decode_entities(&href), self.out.len()));
-                    }
+                if let Some(href) = el_href
+                    && self.link.is_none()
+                {
+                    self.link = Some((decode_entities(&href), self.out.len()));
                 }
             }
             "title" => self.in_title = true,

@@ -33,15 +33,14 @@ pub fn defang(url: &str) -> String {
         }
         None => {
             let lower = trimmed.to_ascii_lowercase();
-            if let Some((s, r)) = lower.split_once(':') {
-                if !s.is_empty()
-                    && s.chars().all(|c| c.is_ascii_alphabetic())
-                    && !r.starts_with("//")
-                {
-                    // mailto:, javascript:, data: … keep the text, break the scheme.
-                    let keep = trimmed.get(s.len() + 1..).unwrap_or_default();
-                    return format!("{s}[:]{}", keep.replace('.', "[.]"));
-                }
+            if let Some((s, r)) = lower.split_once(':')
+                && !s.is_empty()
+                && s.chars().all(|c| c.is_ascii_alphabetic())
+                && !r.starts_with("//")
+            {
+                // mailto:, javascript:, data: … keep the text, break the scheme.
+                let keep = trimmed.get(s.len() + 1..).unwrap_or_default();
+                return format!("{s}[:]{}", keep.replace('.', "[.]"));
             }
             format!("{host}{tail}")
         }
@@ -135,7 +134,7 @@ fn is_confusable_char(c: char) -> bool {
 pub fn is_lookalike_host(host: &str) -> bool {
     host.split('.').any(|label| {
         let ascii_letters = label.chars().any(|c| c.is_ascii_alphabetic());
-        let non_ascii = label.chars().any(|c| !c.is_ascii());
+        let non_ascii = !label.is_ascii();
         label.starts_with("xn--")
             || label.chars().any(is_confusable_char)
             || (ascii_letters && non_ascii)
@@ -201,17 +200,17 @@ pub fn check(href: &str, text: &str) -> Vec<LinkFlag> {
                 ),
             });
         }
-        if let Some(shown) = domain_in_text(text) {
-            if registrable(&shown) != registrable(&host) {
-                flags.push(LinkFlag {
-                    code: "mail.link.mismatch",
-                    reason: format!(
-                        "表示されているドメイン ({}) と実際のリンク先 ({}) が異なります。",
-                        escape_controls(&shown),
-                        escape_controls(&host)
-                    ),
-                });
-            }
+        if let Some(shown) = domain_in_text(text)
+            && registrable(&shown) != registrable(&host)
+        {
+            flags.push(LinkFlag {
+                code: "mail.link.mismatch",
+                reason: format!(
+                    "表示されているドメイン ({}) と実際のリンク先 ({}) が異なります。",
+                    escape_controls(&shown),
+                    escape_controls(&host)
+                ),
+            });
         }
     }
     flags

@@ -201,15 +201,19 @@ fn is_internal(policy: &Policy, domain: &str) -> bool {
 
 /// Display names that carry an address, or claim the organisation's own domain.
 fn check_senders(work: &mut Work<'_>, message: &Message<'_>) {
-    let Some(from) = message.from() else {
+    let froms: Vec<&Address<'_>> = message
+        .header_values(HeaderName::From)
+        .filter_map(|v| v.as_address())
+        .collect();
+    if froms.is_empty() {
         work.flag(
             "From",
             "mail.from.missing",
             "From ヘッダがありません。".to_owned(),
         );
         return;
-    };
-    for addr in from.iter() {
+    }
+    for addr in froms.iter().flat_map(|a| a.iter()) {
         let name = addr.name().unwrap_or_default();
         let address = addr.address().unwrap_or_default();
         if name.contains('@') {
@@ -233,14 +237,14 @@ fn check_senders(work: &mut Work<'_>, message: &Message<'_>) {
                 );
             }
         }
-        if let Some(dom) = domain_of(address) {
-            if is_internal(policy, &dom) {
-                work.flag(
+        if let Some(dom) = domain_of(address)
+            && is_internal(policy, &dom)
+        {
+            work.flag(
                     "From",
                     "mail.from.internal-domain",
                     format!("外部から届いたメールが組織内のドメイン ({dom}) を差出人にしています (なりすましの可能性)。"),
                 );
-            }
         }
     }
 }
@@ -249,8 +253,18 @@ fn check_senders(work: &mut Work<'_>, message: &Message<'_>) {
 fn raw_body(message: &Message<'_>, part: &MessagePart<'_>) -> Vec<u8> {
     let raw = message.raw_message();
     let start = usize::try_from(part.offset_body).unwrap_or(usize::MAX);
-    let end = usize::try_from(part.offset_end).unwrap_or(usize::MAX);
-    let slice = raw.get(start..end.min(raw.len())).unwrap_or_default();
+    let mut end = usize::try_from(part.offset_end)
+        .unwrap_or(usize::MAX)
+        .min(raw.len());
+    if end <= start {
+        // A single-part message whose end the parser did not record: the body runs to the end.
+        end = raw.len();
+    }
+    let slice = raw.get(start..end).unwrap_or_default();
+    if slice.is_empty() {
+        // Offsets that do not fit this message's bytes: use the parser's decoded contents.
+        return part.contents().to_vec();
+    }
     match part.encoding {
         Encoding::Base64 => {
             let clean: Vec<u8> = slice
@@ -465,9 +479,8 @@ fn build_body(work: &mut Work<'_>, message: &Message<'_>, depth: u32) -> String 
                     "添付されていたメッセージをテキストにして本文の後に付けました。",
                 );
             }
-            _ if in_body && i != 0
-                || in_body
-                    && !matches!(part.body, PartType::Binary(_) | PartType::InlineBinary(_)) => {}
+            _ if in_body
+                && !matches!(part.body, PartType::Binary(_) | PartType::InlineBinary(_)) => {}
             _ => {
                 if i == 0 && matches!(part.body, PartType::Text(_) | PartType::Html(_)) {
                     continue;
@@ -837,6 +850,21 @@ fn encode_addresses(a: &Address<'_>, cs: OutputCharset) -> String {
         .join(",\r\n ")
 }
 
+/// Headers carried over (the MIME ones are written anew).
+const KEPT_HEADERS: &[&str] = &[
+    "from",
+    "to",
+    "cc",
+    "subject",
+    "date",
+    "message-id",
+    "in-reply-to",
+    "references",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+];
+
 fn raw_header(message: &Message<'_>, name: HeaderName<'_>) -> Option<String> {
     message
         .header_raw(name)
@@ -887,7 +915,7 @@ fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) 
         let mut seen = std::collections::BTreeSet::new();
         for n in &work.notices {
             if seen.insert(n.clone()) {
-                text.push_str("・");
+                text.push('・');
                 text.push_str(n);
                 text.push('\n');
             }
@@ -1019,12 +1047,25 @@ fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) 
         }
         out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     }
-    work.findings.push(
-        ActionKind::Removed,
-        "header",
-        "mail.headers-reduced",
-        "配送に必要なヘッダ以外を除きました。".to_owned(),
-    );
+    let mut dropped: Vec<String> = message
+        .headers()
+        .iter()
+        .map(|h| h.name.as_str().to_ascii_lowercase())
+        .filter(|n| !KEPT_HEADERS.contains(&n.as_str()))
+        .collect();
+    if !dropped.is_empty() {
+        dropped.sort();
+        dropped.dedup();
+        work.findings.push(
+            ActionKind::Removed,
+            "header",
+            "mail.headers-reduced",
+            format!(
+                "配送に必要なヘッダ以外 ({}) を除きました。",
+                dropped.join(", ")
+            ),
+        );
+    }
     Some(out)
 }
 

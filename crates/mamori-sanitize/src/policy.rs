@@ -40,6 +40,7 @@ pub enum OutputCharset {
 /// The whole policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[derive(Default)]
 pub struct Policy {
     /// Size, count, depth and time limits.
     pub limits: Limits,
@@ -59,22 +60,6 @@ pub struct Policy {
     pub csv: CsvPolicy,
     /// Optional virus scan.
     pub scan: ScanPolicy,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            limits: Limits::default(),
-            mail: MailPolicy::default(),
-            files: FileTypes::default(),
-            pdf: PdfPolicy::default(),
-            ooxml: OoxmlPolicy::default(),
-            ole: OlePolicy::default(),
-            archive: ArchivePolicy::default(),
-            csv: CsvPolicy::default(),
-            scan: ScanPolicy::default(),
-        }
-    }
 }
 
 /// Error reading a policy file.
@@ -388,13 +373,22 @@ impl Default for CsvPolicy {
 }
 
 /// Optional virus scan through clamd.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScanPolicy {
     /// clamd address (`127.0.0.1:3310`); empty disables the scan.
     pub clamd: String,
     /// Whether an unreachable clamd blocks the attachment (fail closed) or is only flagged.
     pub required: bool,
+}
+
+impl Default for ScanPolicy {
+    fn default() -> Self {
+        ScanPolicy {
+            clamd: String::new(),
+            required: true,
+        }
+    }
 }
 
 /// The default policy, documented. A unit test checks it parses to `Policy::default()`.

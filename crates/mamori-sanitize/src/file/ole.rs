@@ -101,19 +101,19 @@ pub(super) fn sanitize(
         if !is_stream {
             continue;
         }
-        if name == "Workbook" || name == "Book" {
-            if let Some(wb) = read_stream(&mut comp, path) {
-                let (x, e) = biff_flags(&wb);
-                xlm |= x;
-                encrypted |= e;
-            }
+        if (name == "Workbook" || name == "Book")
+            && let Some(wb) = read_stream(&mut comp, path)
+        {
+            let (x, e) = biff_flags(&wb);
+            xlm |= x;
+            encrypted |= e;
         }
-        if name == "WordDocument" {
-            if let Some(wd) = read_stream(&mut comp, path) {
-                // FIB: fEncrypted is bit 0 of the byte at offset 0x0B.
-                if wd.get(0x0B).is_some_and(|b| b & 0x01 != 0) {
-                    encrypted = true;
-                }
+        if name == "WordDocument"
+            && let Some(wd) = read_stream(&mut comp, path)
+        {
+            // FIB: fEncrypted is bit 0 of the byte at offset 0x0B.
+            if wd.get(0x0B).is_some_and(|b| b & 0x01 != 0) {
+                encrypted = true;
             }
         }
     }

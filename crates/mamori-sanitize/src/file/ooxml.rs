@@ -316,10 +316,10 @@ pub(super) fn sanitize(
 
     for e in &entries {
         let lower = e.name.to_ascii_lowercase();
-        if let Some((rule, code, what)) = part_class(&p, &lower) {
-            if ctx.construct(findings, rule, &e.name, code, what) {
-                removed.insert(e.name.clone());
-            }
+        if let Some((rule, code, what)) = part_class(&p, &lower)
+            && ctx.construct(findings, rule, &e.name, code, what)
+        {
+            removed.insert(e.name.clone());
         }
     }
     // Relationships: find altChunk targets and external links, and drop links to removed parts.
@@ -363,18 +363,18 @@ pub(super) fn sanitize(
                 continue;
             }
             let resolved = resolve(&e.name, &r.target);
-            if kind_lower.ends_with("/afchunk") {
-                if ctx.construct(
+            if kind_lower.ends_with("/afchunk")
+                && ctx.construct(
                     findings,
                     p.alt_chunk,
                     &resolved,
                     "ooxml.alt-chunk",
                     "altChunk による外部文書の取り込み",
-                ) {
-                    removed.insert(resolved);
-                    changed = true;
-                    continue;
-                }
+                )
+            {
+                removed.insert(resolved);
+                changed = true;
+                continue;
             }
             if removed.contains(&resolved) {
                 changed = true;

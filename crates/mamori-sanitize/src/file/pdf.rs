@@ -82,15 +82,15 @@ fn key_rule(p: &PdfPolicy, key: &[u8]) -> Option<(&'static str, Rule, &'static s
 
 /// Whether a whole dictionary (or stream) must go, and under which rule.
 fn dict_rule(p: &PdfPolicy, d: &lopdf::Dictionary) -> Option<(&'static str, Rule, &'static str)> {
-    if let Ok(Object::Name(s)) = d.get(b"S") {
-        if let Some(r) = action_rule(p, s) {
-            return Some(r);
-        }
+    if let Ok(Object::Name(s)) = d.get(b"S")
+        && let Some(r) = action_rule(p, s)
+    {
+        return Some(r);
     }
-    if let Ok(Object::Name(t)) = d.get(b"Type") {
-        if t == b"EmbeddedFile" {
-            return Some(("pdf.embedded-files", p.embedded_files, "埋め込みファイル"));
-        }
+    if let Ok(Object::Name(t)) = d.get(b"Type")
+        && t == b"EmbeddedFile"
+    {
+        return Some(("pdf.embedded-files", p.embedded_files, "埋め込みファイル"));
     }
     if let Ok(Object::Name(st)) = d.get(b"Subtype") {
         match st.as_slice() {

