@@ -7,19 +7,25 @@
 
 use std::ops::Range;
 
+use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
 
 use crate::error::{Diagnostic, InputError, Location, check_size};
-use crate::model::Network;
+use crate::model::{Flow, Gateway, Host, Network, NetworkInfo, OutsidePlace, Segment};
+use crate::rules::Rule;
 use crate::validate::Issue;
 
 /// Reads a network description from TOML text. `file` is only used in error positions.
 pub fn parse_toml(src: &str, file: &str) -> Result<Network, InputError> {
     check_size(file, src.len())?;
-    let net: Network = toml::from_str(src).map_err(|e| {
-        let location = e.span().map(|s| Location::at(file, src, s.start));
-        InputError::one(location, "", toml_message(&e))
-    })?;
+    let net = if src.len() > CHUNKED_ABOVE {
+        parse_chunked(src, file)?
+    } else {
+        toml::from_str::<Network>(src).map_err(|e| {
+            let location = e.span().map(|s| Location::at(file, src, s.start));
+            InputError::one(location, "", toml_message(&e))
+        })?
+    };
     let issues = net.validate();
     if issues.is_empty() {
         return Ok(net);
@@ -37,6 +43,135 @@ pub fn parse_toml(src: &str, file: &str) -> Result<Network, InputError> {
         })
         .collect();
     Err(InputError { diagnostics })
+}
+
+/// Files above this size are read in pieces (see [`parse_chunked`]).
+const CHUNKED_ABOVE: usize = 1024 * 1024;
+/// Array tables per piece.
+const TABLES_PER_CHUNK: usize = 2_000;
+
+/// One piece of a large file: any run of whole top-level tables.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Chunk {
+    network: Option<NetworkInfo>,
+    #[serde(default)]
+    segment: Vec<Segment>,
+    #[serde(default)]
+    host: Vec<Host>,
+    #[serde(default)]
+    gateway: Vec<Gateway>,
+    #[serde(default)]
+    outside: Vec<OutsidePlace>,
+    #[serde(default)]
+    flow: Vec<Flow>,
+    #[serde(default)]
+    rule: Vec<Rule>,
+}
+
+/// Reads a large file a few thousand tables at a time. The TOML reader keeps a tree of the
+/// whole document with positions; for 100,000 flows that tree is several times the model, so
+/// reading in pieces bounds the peak memory. Pieces are cut only before a line that is exactly
+/// an array-table header (`[[flow]]`) outside a multi-line string, which is always the start of
+/// a new top-level table, so the result is the same as reading the file whole.
+fn parse_chunked(src: &str, file: &str) -> Result<Network, InputError> {
+    let mut info: Option<(NetworkInfo, usize)> = None;
+    let mut net = Network {
+        network: NetworkInfo {
+            name: String::new(),
+            organisation: None,
+            model: crate::model::NetworkModel::Alpha,
+            direct_services: Vec::new(),
+            beta_controls: Vec::new(),
+        },
+        segments: Vec::new(),
+        hosts: Vec::new(),
+        gateways: Vec::new(),
+        outside: Vec::new(),
+        flows: Vec::new(),
+        rules: Vec::new(),
+    };
+    for (offset, piece) in chunks(src) {
+        let chunk: Chunk = toml::from_str(piece).map_err(|e| {
+            let location = e.span().map(|s| Location::at(file, src, offset + s.start));
+            InputError::one(location, "", toml_message(&e))
+        })?;
+        if let Some(n) = chunk.network {
+            if info.is_some() {
+                let at = piece.find("[network]").map_or(offset, |i| offset + i);
+                return Err(InputError::one(
+                    Some(Location::at(file, src, at)),
+                    "",
+                    "TOMLとして読めません: [network] が2回書かれています",
+                ));
+            }
+            info = Some((n, offset));
+        }
+        net.segments.extend(chunk.segment);
+        net.hosts.extend(chunk.host);
+        net.gateways.extend(chunk.gateway);
+        net.outside.extend(chunk.outside);
+        net.flows.extend(chunk.flow);
+        net.rules.extend(chunk.rule);
+    }
+    match info {
+        Some((n, _)) => net.network = n,
+        None => {
+            return Err(InputError::one(
+                Some(Location::at(file, src, 0)),
+                "",
+                "TOMLとして読めません: missing field `network`",
+            ));
+        }
+    }
+    Ok(net)
+}
+
+/// Cuts a document before array-table headers, every [`TABLES_PER_CHUNK`] tables.
+fn chunks(src: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = 0usize;
+    let mut tables = 0usize;
+    let mut in_basic = false;
+    let mut in_literal = false;
+    let mut offset = 0usize;
+    for line in src.split_inclusive('\n') {
+        let t = line.trim();
+        let header = !in_basic
+            && !in_literal
+            && t.starts_with("[[")
+            && t.split('#').next().is_some_and(|h| {
+                let h = h.trim();
+                h.ends_with("]]")
+                    && h.get(2..h.len().saturating_sub(2)).is_some_and(|name| {
+                        !name.is_empty()
+                            && name
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                    })
+            });
+        if header {
+            tables += 1;
+            if tables > TABLES_PER_CHUNK && offset > start {
+                if let Some(piece) = src.get(start..offset) {
+                    out.push((start, piece));
+                }
+                start = offset;
+                tables = 1;
+            }
+        }
+        if line.matches("\"\"\"").count() % 2 == 1 {
+            in_basic = !in_basic;
+        }
+        if line.matches("'''").count() % 2 == 1 {
+            in_literal = !in_literal;
+        }
+        offset += line.len();
+    }
+    if let Some(piece) = src.get(start..) {
+        out.push((start, piece));
+    }
+    out
 }
 
 /// Reads a network description from the JSON the web app stores (same shape as the TOML).
@@ -204,6 +339,33 @@ addresses = ["10.20.1.10"]
         assert!(e.diagnostics[0].message.contains("host[0]"));
         let dangling = e.diagnostics[1].location.clone().unwrap();
         assert_eq!((dangling.line, dangling.column), (24, 6));
+    }
+
+    #[test]
+    fn large_files_read_in_pieces_give_the_same_network_and_positions() {
+        let mut src = SMALL.to_owned();
+        for i in 0..6_000 {
+            src.push_str(&format!(
+                "\n[[host]]\nname = \"h{i}\"\nkind = \"server\"\nzone = \"lgwan\"\ndescription = \"\"\"\n[[host]]\n\"\"\"\n"
+            ));
+        }
+        src.push_str(&"# padding\n".repeat(120_000));
+        assert!(src.len() > CHUNKED_ABOVE);
+        assert!(chunks(&src).len() > 2);
+        let whole: Network = toml::from_str(&src).unwrap();
+        assert_eq!(parse_toml(&src, "big.toml").unwrap(), whole);
+        // An error deep in the file is reported at its own line.
+        let bad = src.replacen("name = \"h5000\"", "name = 5000", 1);
+        let line = bad.lines().position(|l| l == "name = 5000").unwrap() + 1;
+        let e = parse_toml(&bad, "big.toml").unwrap_err();
+        assert_eq!(e.diagnostics[0].location.clone().unwrap().line, line, "{e}");
+        let twice = format!("{src}\n[network]\nname = \"x\"\nmodel = \"alpha\"\n");
+        assert!(
+            parse_toml(&twice, "big.toml")
+                .unwrap_err()
+                .to_string()
+                .contains("[network]")
+        );
     }
 
     #[test]
