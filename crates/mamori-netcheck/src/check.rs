@@ -189,7 +189,7 @@ fn is_direct_service(net: &Network, r: Resolved) -> bool {
     match r {
         Resolved::Outside(Some(i)) => net.outside.get(i).is_some_and(|o| {
             o.kind == crate::model::OutsideKind::CloudService
-                && net.network.direct_services.iter().any(|s| *s == o.name)
+                && net.network.direct_services.contains(&o.name)
         }),
         _ => false,
     }

@@ -296,7 +296,7 @@ impl<'a> Resolver<'a> {
             && cov.owners.iter().all(|o| match o {
                 Owner::Outside(i) => net.outside.get(*i).is_some_and(|p| {
                     p.kind == OutsideKind::CloudService
-                        && net.network.direct_services.iter().any(|s| *s == p.name)
+                        && net.network.direct_services.contains(&p.name)
                 }),
                 Owner::Segment(_) => false,
             });

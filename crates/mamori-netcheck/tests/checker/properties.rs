@@ -144,7 +144,7 @@ fn network() -> impl Strategy<Value = Network> {
 /// Reverses or rotates a list: input order must not matter.
 fn reorder<T: Clone>(v: &[T], seed: usize) -> Vec<T> {
     let mut out = v.to_vec();
-    if seed % 2 == 0 {
+    if seed.is_multiple_of(2) {
         out.reverse();
     }
     if !out.is_empty() {
