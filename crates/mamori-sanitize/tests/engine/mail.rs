@@ -380,3 +380,42 @@ fn garbage_never_panics() {
     let o = sanitize_mail(b"", &policy, &InProcess);
     assert_eq!(o.report.verdict, Verdict::Blocked);
 }
+
+/// With `MAMORI_TEST_CLAMD` set (scripts/start-clamd.sh), an EICAR attachment is found by the
+/// real clamd and blocked; a clean one passes the scan.
+#[test]
+fn clamd_scan_blocks_eicar_attachment() {
+    let Ok(addr) = std::env::var("MAMORI_TEST_CLAMD") else {
+        eprintln!("MAMORI_TEST_CLAMD not set; skipping the live clamd test");
+        return;
+    };
+    let mut policy = Policy::default();
+    policy.scan.clamd = addr;
+    policy.mail.attachments = AttachmentMode::Sanitize;
+    let eicar = concat!(
+        "X5O!P%@AP[4\\PZX54(P^)7CC)7}$",
+        "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+    );
+    let m = build::mail_with_attachment("filename=\"test.txt\"", "text/plain", eicar.as_bytes());
+    let o = sanitize_mail(&m, &policy, &InProcess);
+    assert!(has(&o, "scan.malware"), "{:?}", o.report.actions);
+    let out = o.output.unwrap();
+    assert_eq!(
+        MessageParser::default()
+            .parse(&out)
+            .unwrap()
+            .attachment_count(),
+        0
+    );
+    let m = build::mail_with_attachment(
+        "filename=\"memo.txt\"",
+        "text/plain",
+        "普通のメモ".as_bytes(),
+    );
+    let o = sanitize_mail(&m, &policy, &InProcess);
+    assert!(
+        !has(&o, "scan.malware") && has(&o, "mail.attachment.reattached"),
+        "{:?}",
+        o.report.actions
+    );
+}

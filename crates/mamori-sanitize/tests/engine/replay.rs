@@ -21,6 +21,25 @@ fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
+/// Output exactly when not blocked, and no parser panic (the engine turns panics into `blocked`,
+/// so a panic would otherwise pass unnoticed here).
+fn check(o: &mamori_sanitize::Outcome, path: &std::path::Path) {
+    assert_eq!(
+        o.output.is_none(),
+        o.report.verdict == Verdict::Blocked,
+        "{}",
+        path.display()
+    );
+    assert!(
+        !o.report
+            .actions
+            .iter()
+            .any(|a| a.code == "internal.parser-panic"),
+        "parser panic on {}",
+        path.display()
+    );
+}
+
 #[test]
 fn mail_corpus_replays() {
     let policy = Policy::default();
@@ -49,4 +68,92 @@ fn file_corpora_replay() {
             );
         }
     }
+}
+
+/// Writes the seed inputs of the fuzz corpora from the test builders:
+/// `cargo test -p mamori-sanitize --test engine -- --ignored write_fuzz_seeds`.
+#[test]
+#[ignore = "writes files into fuzz/corpus; run by hand"]
+fn write_fuzz_seeds() {
+    use crate::build;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
+    let put = |target: &str, name: &str, data: &[u8]| {
+        let dir = root.join(target);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), data).unwrap();
+    };
+    let enc = [
+        ("iso-2022-jp", encoding_rs::ISO_2022_JP),
+        ("cp932", encoding_rs::SHIFT_JIS),
+        ("cp51932", encoding_rs::EUC_JP),
+        ("utf-8", encoding_rs::UTF_8),
+    ];
+    for (label, e) in enc {
+        put(
+            "mail",
+            &format!("text-{label}.eml"),
+            &build::text_mail(label, e, "件名です", "本文 https://example.jp/ です。"),
+        );
+    }
+    put(
+        "mail",
+        "pdf-attachment.eml",
+        &build::mail_with_attachment(
+            "filename*=UTF-8''%E8%B3%87%E6%96%99.pdf",
+            "application/pdf",
+            &build::dangerous_pdf(true),
+        ),
+    );
+    put(
+        "mail",
+        "docm-attachment.eml",
+        &build::mail_with_attachment(
+            "filename=\"a.docm\"",
+            "application/octet-stream",
+            &build::docm(),
+        ),
+    );
+    put("mail", "html.eml", b"From: a@example.com\r\nSubject: h\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>x<a href=\"http://1.2.3.4/\">www.example.jp</a><table><tr><td>1</td></tr></table></p>\r\n");
+    put("pdf", "dangerous.pdf", &build::dangerous_pdf(false));
+    put("pdf", "obfuscated.pdf", &build::dangerous_pdf(true));
+    put("ooxml", "a.docm", &build::docm());
+    put("ooxml", "a.xlsm", &build::xlsm());
+    put(
+        "zip",
+        "nested.zip",
+        &build::zip_of(&[
+            ("a.pdf", &build::dangerous_pdf(false)),
+            ("b.txt", "テキスト".as_bytes()),
+        ]),
+    );
+    put(
+        "zip",
+        "ppap.zip",
+        &build::mark_encrypted(build::zip_of(&[("a.txt", b"x")])),
+    );
+    put("image", "a.png", &build::png());
+    put("image", "a.jpg", &build::jpeg());
+    let mut c = cfb::CompoundFile::create(std::io::Cursor::new(Vec::new())).unwrap();
+    c.create_storage_all("/Macros/VBA").unwrap();
+    std::io::Write::write_all(&mut c.create_stream("/WordDocument").unwrap(), &[0u8; 600]).unwrap();
+    std::io::Write::write_all(&mut c.create_stream("/Macros/VBA/dir").unwrap(), b"vba").unwrap();
+    c.flush().unwrap();
+    put("ole", "macro.doc", &c.into_inner().into_inner());
+    put(
+        "text",
+        "sjis.csv",
+        &encoding_rs::SHIFT_JIS.encode("氏名,式\r\n山田,=1+2\r\n").0,
+    );
+    put(
+        "text",
+        "page.html",
+        "<html><body><p>本文</p><script>x()</script></body></html>".as_bytes(),
+    );
+    put(
+        "text",
+        "euc.txt",
+        &encoding_rs::EUC_JP.encode("日本語の文章です。").0,
+    );
+    put("file", "exe.bin", b"MZ\x90\x00\x03");
+    put("file", "dangerous.pdf", &build::dangerous_pdf(false));
 }

@@ -1,0 +1,15 @@
+//! Fuzz target: zip archives (inputs are made to start with a local header).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mamori_sanitize::{Policy, Verdict, sanitize_file};
+
+fuzz_target!(|data: &[u8]| {
+    let input: Vec<u8> = if data.starts_with(b"PK") {
+        data.to_vec()
+    } else {
+        [b"PK\x03\x04".as_slice(), data].concat()
+    };
+    let o = sanitize_file(&input, None, &Policy::default());
+    assert_eq!(o.output.is_none(), o.report.verdict == Verdict::Blocked);
+});
