@@ -306,6 +306,7 @@ addresses = ["10.20.1.10"]
         let src = SMALL.replace("10.20.1.0/24", "10.0.0.0/33");
         let (line, col, msg) = first(&src);
         assert_eq!((line, col), (9, 8), "{msg}");
+        assert!(msg.contains("10.0.0.0/33") && msg.contains("CIDR"), "{msg}");
     }
 
     #[test]

@@ -183,6 +183,60 @@ pub(crate) mod zones_serde {
     }
 }
 
+/// Addresses and CIDRs with errors in Japanese that quote the value (the position comes from
+/// the reader).
+pub(crate) mod addr_serde {
+    use super::*;
+
+    fn net(text: &str) -> Result<IpNet, String> {
+        text.trim().parse::<IpNet>().map_err(|_| {
+            format!("「{text}」は正しいCIDRではありません（例: 10.20.1.0/24, fd00:20::/64）")
+        })
+    }
+
+    fn addr(text: &str) -> Result<IpAddr, String> {
+        text.trim()
+            .parse::<IpAddr>()
+            .map_err(|_| format!("「{text}」は正しいIPアドレスではありません（例: 10.20.1.11）"))
+    }
+
+    pub mod one_net {
+        use super::*;
+        pub fn serialize<S: Serializer>(n: &IpNet, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_str(n)
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<IpNet, D::Error> {
+            net(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+        }
+    }
+
+    pub mod nets {
+        use super::*;
+        pub fn serialize<S: Serializer>(v: &[IpNet], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(v.iter().map(ToString::to_string))
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+            let v = Vec::<String>::deserialize(d)?;
+            v.iter()
+                .map(|t| net(t).map_err(serde::de::Error::custom))
+                .collect()
+        }
+    }
+
+    pub mod addrs {
+        use super::*;
+        pub fn serialize<S: Serializer>(v: &[IpAddr], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(v.iter().map(ToString::to_string))
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
+            let v = Vec::<String>::deserialize(d)?;
+            v.iter()
+                .map(|t| addr(t).map_err(serde::de::Error::custom))
+                .collect()
+        }
+    }
+}
+
 /// The kind of a place outside the three zones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -357,6 +411,7 @@ pub struct Segment {
     #[serde(with = "zone_serde")]
     pub zone: Zone,
     /// Address range (IPv4 or IPv6).
+    #[serde(with = "addr_serde::one_net")]
     pub cidr: IpNet,
     /// Building or body (事務局, 消防本部, 慈生園 …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -433,7 +488,11 @@ pub struct Host {
     #[serde(with = "zone_serde")]
     pub zone: Zone,
     /// Its addresses.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "addr_serde::addrs"
+    )]
     pub addresses: Vec<IpAddr>,
     /// Asset number in the 情報資産管理台帳, when registered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -521,7 +580,11 @@ pub struct Gateway {
     /// The places it sits between (e.g. `["lgwan", "internet"]`).
     pub between: Vec<Place>,
     /// Its addresses (on every side).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "addr_serde::addrs"
+    )]
     pub addresses: Vec<IpAddr>,
     /// Building or provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -552,7 +615,11 @@ pub struct OutsidePlace {
     /// What it is.
     pub kind: OutsideKind,
     /// Its addresses, so firewall rules can be resolved to it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "addr_serde::nets"
+    )]
     pub cidrs: Vec<IpNet>,
     /// Free description.
     #[serde(default, skip_serializing_if = "Option::is_none")]

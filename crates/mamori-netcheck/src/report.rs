@@ -214,6 +214,10 @@ impl Report {
                 v.section,
                 v.message
             );
+            // Rules whose message has no {detail} still show what exactly was found.
+            if !v.detail.is_empty() && !v.message.contains(&v.detail) {
+                let _ = writeln!(out, "    詳細: {}", v.detail);
+            }
             if let Some(loc) = &v.location {
                 let _ = writeln!(out, "    場所: {loc}");
             }
