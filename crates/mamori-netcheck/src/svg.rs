@@ -47,15 +47,24 @@ fn esc(s: &str) -> String {
     out
 }
 
-/// Shortens long labels so they stay inside their box.
+/// Shortens a label to `max` half-width units (a full-width character counts two), so it stays
+/// inside its box whatever the script.
 fn fit(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
+    let unit = |c: char| if c.is_ascii() { 1 } else { 2 };
+    if s.chars().map(unit).sum::<usize>() <= max {
+        return s.to_owned();
     }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        if used + unit(c) > max.saturating_sub(2) {
+            break;
+        }
+        used += unit(c);
+        out.push(c);
+    }
+    out.push('…');
+    out
 }
 
 fn column_of(place: Place) -> usize {
@@ -176,7 +185,7 @@ pub fn render_svg(net: &Network, report: &Report) -> String {
                 r##"<text x="{}" y="{}" font-size="12" font-weight="bold" fill="{fill}">{}</text>"##,
                 x + 8,
                 y + 16,
-                esc(&fit(&format!("{prefix}{label}{suffix}"), 34))
+                esc(&fit(&format!("{prefix}{label}{suffix}"), 38))
             );
             if let Some(n) = seg_name {
                 seg_anchor.insert(
@@ -268,7 +277,7 @@ pub fn render_svg(net: &Network, report: &Report) -> String {
                 ROW - 6,
                 x + 22,
                 y + 17,
-                esc(&fit(&format!("{name} [{kind}]"), 30))
+                esc(&fit(&format!("{name} [{kind}]"), 34))
             );
         };
         draw("インターネット", "外部", y);
@@ -314,10 +323,10 @@ pub fn render_svg(net: &Network, report: &Report) -> String {
             GAP - 20,
             x + 6,
             *gy + 18,
-            esc(&fit(&format!("{prefix}{}", g.name), 16)),
+            esc(&fit(&format!("{prefix}{}", g.name), 24)),
             x + 6,
             *gy + 35,
-            esc(&fit(g.kind.label_ja(), 18))
+            esc(&fit(g.kind.label_ja(), 26))
         );
         gw_anchor.insert(
             g.name.as_str(),
@@ -538,7 +547,7 @@ mod tests {
     #[test]
     fn escaping_and_fitting() {
         assert_eq!(esc("<a&\"b'>"), "&lt;a&amp;&quot;b&#39;&gt;");
-        assert_eq!(fit("あいうえお", 3), "あい…");
+        assert_eq!(fit("あいうえお", 6), "あい…");
         assert_eq!(fit("abc", 3), "abc");
     }
 }
