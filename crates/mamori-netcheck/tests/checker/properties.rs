@@ -229,3 +229,90 @@ proptest! {
         prop_assert_eq!(back, net);
     }
 }
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// Cuts `text` at a character boundary near `at` and splices `insert` in.
+fn mutate(text: &str, at: usize, cut: usize, insert: &str) -> String {
+    let mut a = at % (text.len() + 1);
+    while !text.is_char_boundary(a) {
+        a -= 1;
+    }
+    let mut b = (a + cut).min(text.len());
+    while !text.is_char_boundary(b) {
+        b += 1;
+    }
+    format!("{}{insert}{}", &text[..a], &text[b..])
+}
+
+const JUNK: &[&str] = &[
+    "",
+    "[",
+    "]]",
+    "\"",
+    "\"\"\"",
+    "=",
+    "\n[[flow]]\n",
+    "/33",
+    "::",
+    "-A",
+    "!",
+    "{",
+    "}",
+    ",",
+    "@x",
+    "\u{0}",
+    "１０",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Whatever the bytes, the readers answer with a value or an error, never a panic.
+    #[test]
+    fn readers_never_panic_on_mangled_input(at in any::<usize>(), cut in 0usize..40, junk in 0..JUNK.len(), which in 0usize..4) {
+        let net = crate::example();
+        let insert = JUNK[junk];
+        match which {
+            0 => { let _ = mamori_netcheck::parse_toml(&mutate(&crate::example_text(), at, cut, insert), "m.toml"); }
+            1 => { let _ = mamori_netcheck::firewall::parse_ruleset(&mutate(&fixture("kyonan-core.iptables"), at, cut, insert), "m", mamori_netcheck::firewall::FirewallFormat::Iptables, &net); }
+            2 => { let _ = mamori_netcheck::firewall::parse_ruleset(&mutate(&fixture("kyonan-core.nft.json"), at, cut, insert), "m", mamori_netcheck::firewall::FirewallFormat::NftJson, &net); }
+            _ => { let _ = mamori_netcheck::firewall::parse_ruleset(&mutate(&fixture("kyonan-edge.csv"), at, cut, insert), "m", mamori_netcheck::firewall::FirewallFormat::Csv, &net); }
+        }
+    }
+
+    #[test]
+    fn readers_never_panic_on_arbitrary_text(text in "\\PC{0,200}") {
+        let net = crate::example();
+        let _ = mamori_netcheck::parse_toml(&text, "a.toml");
+        let _ = mamori_netcheck::parse_json(&text, "a.json");
+        for f in [mamori_netcheck::firewall::FirewallFormat::Iptables, mamori_netcheck::firewall::FirewallFormat::NftJson, mamori_netcheck::firewall::FirewallFormat::Csv] {
+            let _ = mamori_netcheck::firewall::parse_ruleset(&text, "a", f, &net);
+        }
+    }
+}
+
+#[test]
+fn deeply_nested_json_is_an_error_not_a_crash() {
+    let net = crate::example();
+    let deep = format!(
+        "{{\"nftables\":{}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let err = mamori_netcheck::firewall::parse_ruleset(
+        &deep,
+        "deep.json",
+        mamori_netcheck::firewall::FirewallFormat::NftJson,
+        &net,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("deep.json:1:"), "{err}");
+    assert!(mamori_netcheck::parse_json(&deep, "deep.json").is_err());
+}
