@@ -211,6 +211,66 @@ pub fn to_json(net: &Network) -> Result<String, serde_json::Error> {
     serde_json::to_string_pretty(net)
 }
 
+/// Points the violations of a report at the lines of the TOML file the network was read from
+/// (flows, hosts, gateways and segments; firewall violations already carry their own).
+/// Skipped for files above 1 MiB, where the position-keeping parse would cost more memory than
+/// the check itself.
+pub fn locate_violations(src: &str, file: &str, net: &Network, report: &mut crate::Report) {
+    use std::collections::HashMap;
+
+    use crate::report::ElementKind;
+
+    if src.len() > CHUNKED_ABOVE || report.violations.iter().all(|v| v.location.is_some()) {
+        return;
+    }
+    let Ok(doc) = DeTable::parse(src) else { return };
+    let mut index: HashMap<(ElementKind, String), (&'static str, usize)> = HashMap::new();
+    for (i, f) in net.flows.iter().enumerate() {
+        index
+            .entry((ElementKind::Flow, f.display_name()))
+            .or_insert(("flow", i));
+    }
+    for (i, h) in net.hosts.iter().enumerate() {
+        index
+            .entry((ElementKind::Host, h.name.clone()))
+            .or_insert(("host", i));
+    }
+    for (i, g) in net.gateways.iter().enumerate() {
+        index
+            .entry((ElementKind::Gateway, g.name.clone()))
+            .or_insert(("gateway", i));
+    }
+    for (i, sg) in net.segments.iter().enumerate() {
+        index
+            .entry((ElementKind::Segment, sg.name.clone()))
+            .or_insert(("segment", i));
+    }
+    for v in report
+        .violations
+        .iter_mut()
+        .filter(|v| v.location.is_none())
+    {
+        // A pair of overlapping segments is located at the first of the two.
+        let name = match v.element.kind {
+            ElementKind::Segment => v.element.name.split(" / ").next().unwrap_or("").to_owned(),
+            _ => v.element.name.clone(),
+        };
+        let Some(&(section, i)) = index.get(&(v.element.kind, name)) else {
+            continue;
+        };
+        let field = if section == "flow" { "from" } else { "name" };
+        let issue = Issue {
+            section,
+            index: i,
+            field,
+            message: String::new(),
+        };
+        if let Some(span) = span_of(doc.get_ref(), &issue) {
+            v.location = Some(Location::at(file, src, span.start));
+        }
+    }
+}
+
 /// The TOML reader's message without its own rendering of the source line (we print positions
 /// ourselves), first letter kept as is.
 fn toml_message(e: &toml::de::Error) -> String {
@@ -367,6 +427,17 @@ addresses = ["10.20.1.10"]
                 .to_string()
                 .contains("[network]")
         );
+    }
+
+    #[test]
+    fn violations_are_located_in_the_file() {
+        let src =
+            format!("{SMALL}\n[[flow]]\nname = \"直接\"\nfrom = \"端末1\"\nto = \"internet\"\n");
+        let net = parse_toml(&src, "n.toml").unwrap();
+        let mut report = crate::check(&net);
+        locate_violations(&src, "n.toml", &net, &mut report);
+        let loc = report.violations[0].location.clone().unwrap();
+        assert_eq!((loc.line, loc.column), (19, 8));
     }
 
     #[test]

@@ -26,7 +26,7 @@ mod validate;
 
 pub use check::{check, rules_for};
 pub use error::{Diagnostic, InputError, Location};
-pub use format::{parse_json, parse_toml, to_json, to_toml};
+pub use format::{locate_violations, parse_json, parse_toml, to_json, to_toml};
 pub use model::Network;
 pub use report::{Report, Violation};
 pub use svg::render_svg;

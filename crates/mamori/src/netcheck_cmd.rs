@@ -76,7 +76,10 @@ fn run_inner(args: &NetcheckArgs) -> Result<bool, String> {
     for path in &args.firewall {
         rulesets.push(read_ruleset(path, args.firewall_format, &network)?);
     }
-    let report = check_with_firewall_or_model(&network, &rulesets);
+    let mut report = check_with_firewall_or_model(&network, &rulesets);
+    if !has_extension(&args.file, "json") {
+        mamori_netcheck::locate_violations(&text, &name, &network, &mut report);
+    }
 
     if let Some(svg_path) = &args.svg {
         std::fs::write(svg_path, render_svg(&network, &report))
