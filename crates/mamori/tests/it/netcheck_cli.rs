@@ -54,6 +54,9 @@ fn planted_fault_exits_1_and_names_the_flow() {
     assert_eq!(violations.len(), 1);
     assert_eq!(violations[0]["rule"], "NC-102");
     assert_eq!(violations[0]["element"]["name"], "中間サーバーとの情報連携");
+    // The flow's line in the file, so CI output can be clicked through.
+    let line = violations[0]["location"]["line"].as_u64().unwrap() as usize;
+    assert!(src.lines().nth(line - 1).unwrap().starts_with("from = \"host:団体内統合宛名サーバ\""));
     let out = netcheck(&[&file]);
     assert!(text(&out.stdout).contains("[高] NC-102"), "{}", text(&out.stdout));
 }
