@@ -159,16 +159,17 @@ pub fn has_mojibake_signs(text: &str) -> bool {
 /// Only the label token changes; everything else is copied byte for byte.
 pub fn alias_labels_in_message(raw: &[u8]) -> Option<Vec<u8>> {
     let mut out: Vec<u8> = Vec::new();
-    let mut changed = false;
-    let mut i = 0usize;
     let mut copied = 0usize;
-    while i < raw.len() {
-        let (start, end) = match label_at(raw, i) {
-            Some(span) => span,
-            None => {
-                i += 1;
-                continue;
-            }
+    let mut pos = 0usize;
+    // Every label follows an '=' (`charset=`, `=?`, `*=`), so only '=' bytes are looked at.
+    while let Some(off) = raw
+        .get(pos..)
+        .and_then(|r| r.iter().position(|b| *b == b'='))
+    {
+        let eq = pos + off;
+        pos = eq + 1;
+        let Some((start, end)) = label_after(raw, eq) else {
+            continue;
         };
         let label = raw
             .get(start..end)
@@ -177,28 +178,28 @@ pub fn alias_labels_in_message(raw: &[u8]) -> Option<Vec<u8>> {
             out.extend_from_slice(raw.get(copied..start).unwrap_or_default());
             out.extend_from_slice(canon.as_bytes());
             copied = end;
-            changed = true;
         }
-        i = end.max(i + 1);
+        pos = pos.max(end);
     }
-    if !changed {
+    if copied == 0 {
         return None;
     }
     out.extend_from_slice(raw.get(copied..).unwrap_or_default());
     Some(out)
 }
 
-/// If a charset label starts right after position `i` (`charset=`, `=?` or `*=`), its span.
-fn label_at(raw: &[u8], i: usize) -> Option<(usize, usize)> {
-    let rest = raw.get(i..)?;
-    let start = if rest.len() >= 8 && rest.get(..8)?.eq_ignore_ascii_case(b"charset=") {
-        let mut s = i + 8;
-        if raw.get(s) == Some(&b'"') {
-            s += 1;
+/// If a charset label follows the '=' at `eq` (`charset=`, `=?` or `*=`), its span.
+fn label_after(raw: &[u8], eq: usize) -> Option<(usize, usize)> {
+    let start = if raw.get(eq + 1) == Some(&b'?') {
+        eq + 2
+    } else if eq >= 1 && raw.get(eq - 1) == Some(&b'*') {
+        eq + 1
+    } else if eq >= 7 && raw.get(eq - 7..eq)?.eq_ignore_ascii_case(b"charset") {
+        if raw.get(eq + 1) == Some(&b'"') {
+            eq + 2
+        } else {
+            eq + 1
         }
-        s
-    } else if rest.starts_with(b"=?") || rest.starts_with(b"*=") {
-        i + 2
     } else {
         return None;
     };

@@ -258,26 +258,46 @@ pub fn defang_text(text: &str) -> (String, Vec<String>) {
     (out, urls)
 }
 
+/// Start of the first URL in `s`: a `http://`, `https://` or `ftp://` scheme, or a bare `www.`.
+/// Each search runs forward from the last match, so scanning a whole text stays linear.
 fn find_url_start(s: &str) -> Option<usize> {
-    let lower_idx = |pat: &str| -> Option<usize> {
-        s.char_indices()
-            .find(|(i, _)| {
-                s.get(*i..).is_some_and(|t| {
-                    t.len() >= pat.len()
-                        && t.get(..pat.len())
-                            .is_some_and(|p| p.eq_ignore_ascii_case(pat))
-                })
-            })
-            .map(|(i, _)| i)
+    let scheme = {
+        let mut off = 0;
+        let mut found = None;
+        while let Some(p) = s.get(off..).and_then(|r| r.find("://")) {
+            let abs = off + p;
+            let before = s.get(..abs).unwrap_or_default();
+            let start = before
+                .rfind(|c: char| !c.is_ascii_alphabetic())
+                .map_or(0, |i| i + 1);
+            let name = before.get(start..).unwrap_or_default();
+            if ["http", "https", "ftp"]
+                .iter()
+                .any(|k| name.eq_ignore_ascii_case(k))
+            {
+                found = Some(start);
+                break;
+            }
+            off = abs + 3;
+        }
+        found
     };
-    // Quick reject: most text has no scheme separator at all.
-    if !s.contains("://") && !s.contains("www.") && !s.contains("WWW.") {
-        return None;
-    }
-    ["http://", "https://", "ftp://", "www."]
+    let limit = scheme.unwrap_or(s.len());
+    let head = s.get(..limit).unwrap_or(s);
+    let www = ["www.", "WWW."]
         .iter()
-        .filter_map(|p| lower_idx(p))
-        .min()
+        .filter_map(|p| head.find(p))
+        .filter(|&i| {
+            // A bare host only when not glued to a preceding word (`awww.` is not a URL).
+            s.get(..i)
+                .and_then(|b| b.chars().next_back())
+                .is_none_or(|c| !c.is_alphanumeric() && c != '.' && c != '/')
+        })
+        .min();
+    match (scheme, www) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 #[cfg(test)]

@@ -327,6 +327,19 @@ fn part_text(
         .content_type()
         .and_then(|ct| ct.attribute("charset"))
         .map(str::to_owned);
+    // Fast path: a multi-byte label the parser understood (vendor aliases were rewritten before
+    // parsing) and a text without signs of a wrong decode. Anything else is decoded again from
+    // the raw bytes, where a wrong label can be detected and replaced by a guess.
+    let trusted = label
+        .as_deref()
+        .and_then(charset::encoding_for_label)
+        .is_some_and(|e| !e.is_single_byte());
+    if trusted
+        && let Some(text) = part.text_contents()
+        && !charset::has_mojibake_signs(text)
+    {
+        return text.to_owned();
+    }
     let bytes = raw_body(message, part);
     let d = charset::decode(&bytes, label.as_deref());
     if d.guessed {
@@ -943,10 +956,7 @@ fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) 
             ));
         }
     }
-    let text = text
-        .replace("\r\n", "\n")
-        .replace('\r', "\n")
-        .replace('\n', "\r\n");
+    let text = crlf(&text);
     let (body_bytes, label) = match cs {
         OutputCharset::Utf8 => (text.into_bytes(), "UTF-8"),
         OutputCharset::Iso2022Jp => {
@@ -1067,6 +1077,25 @@ fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) 
         );
     }
     Some(out)
+}
+
+/// Line ends as CRLF in one pass (bare CR and bare LF alike).
+fn crlf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 32);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push_str("\r\n");
+            }
+            '\n' => out.push_str("\r\n"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The subject, repaired from the raw header bytes when the parser could not decode it.
