@@ -76,21 +76,8 @@ struct Chunk {
 /// a new top-level table, so the result is the same as reading the file whole.
 fn parse_chunked(src: &str, file: &str) -> Result<Network, InputError> {
     let mut info: Option<(NetworkInfo, usize)> = None;
-    let mut net = Network {
-        network: NetworkInfo {
-            name: String::new(),
-            organisation: None,
-            model: crate::model::NetworkModel::Alpha,
-            direct_services: Vec::new(),
-            beta_controls: Vec::new(),
-        },
-        segments: Vec::new(),
-        hosts: Vec::new(),
-        gateways: Vec::new(),
-        outside: Vec::new(),
-        flows: Vec::new(),
-        rules: Vec::new(),
-    };
+    // The `[network]` table replaces this placeholder once its piece is read.
+    let mut net = Network::new("", crate::model::NetworkModel::Alpha);
     for (offset, piece) in chunks(src) {
         let chunk: Chunk = toml::from_str(piece).map_err(|e| {
             let location = e.span().map(|s| Location::at(file, src, offset + s.start));
@@ -438,6 +425,25 @@ addresses = ["10.20.1.10"]
         locate_violations(&src, "n.toml", &net, &mut report);
         let loc = report.violations[0].location.clone().unwrap();
         assert_eq!((loc.line, loc.column), (19, 8));
+    }
+
+    #[test]
+    fn json_from_the_web_app_is_validated_with_element_paths() {
+        let mut net = parse_toml(SMALL, "n.toml").unwrap();
+        net.hosts.push(net.hosts[0].clone());
+        let e = parse_json(&to_json(&net).unwrap(), "n.json").unwrap_err();
+        assert_eq!(e.diagnostics[0].path, "host[1].name");
+        assert!(e.to_string().starts_with("host[1].name: "), "{e}");
+        let e = parse_json(
+            "{\"network\": {\"name\": \"x\", \"model\": \"delta\"}}",
+            "n.json",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("n.json:1:"), "{e}");
+        assert_eq!(
+            Network::new("空", crate::model::NetworkModel::Beta).validate(),
+            vec![]
+        );
     }
 
     #[test]

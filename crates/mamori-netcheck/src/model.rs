@@ -41,6 +41,27 @@ pub struct Network {
     pub rules: Vec<Rule>,
 }
 
+impl Network {
+    /// An empty network description, as the web app starts one.
+    pub fn new(name: &str, model: NetworkModel) -> Network {
+        Network {
+            network: NetworkInfo {
+                name: name.to_owned(),
+                organisation: None,
+                model,
+                direct_services: Vec::new(),
+                beta_controls: default_beta_controls(),
+            },
+            segments: Vec::new(),
+            hosts: Vec::new(),
+            gateways: Vec::new(),
+            outside: Vec::new(),
+            flows: Vec::new(),
+            rules: Vec::new(),
+        }
+    }
+}
+
 /// The `[network]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -130,7 +151,7 @@ impl FromStr for NetworkModel {
 /// Values written as one string in files (`"lgwan"`, `"host:住基端末"`, `"80,443"`) get their
 /// serde impls from `Display` / `FromStr`, so TOML, JSON and error messages spell them alike.
 macro_rules! string_serde {
-    ($ty:ty, $what:literal) => {
+    ($ty:ty) => {
         impl Serialize for $ty {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.collect_str(self)
@@ -150,7 +171,7 @@ impl fmt::Display for NetworkModel {
         f.write_str(self.code())
     }
 }
-string_serde!(NetworkModel, "network model");
+string_serde!(NetworkModel);
 
 /// Zones read forgivingly (「LGWAN接続系」, 「マイナンバー系」, `lgwan`) but are written as codes.
 pub(crate) mod zone_serde {
@@ -355,7 +376,7 @@ impl FromStr for Place {
         })
     }
 }
-string_serde!(Place, "place");
+string_serde!(Place);
 
 /// A small set of [`Place`]s, one bit each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -695,7 +716,7 @@ impl FromStr for Endpoint {
         Ok(Endpoint::Name(t.to_owned()))
     }
 }
-string_serde!(Endpoint, "endpoint");
+string_serde!(Endpoint);
 
 /// Transport protocol of a flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

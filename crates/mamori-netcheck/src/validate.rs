@@ -141,6 +141,20 @@ impl Network {
             }
         }
 
+        // Reports name flows, so two flows with one name would read as one.
+        let mut flow_names: HashMap<&str, usize> = HashMap::new();
+        for (i, f) in self.flows.iter().enumerate() {
+            if let Some(name) = f.name.as_deref().filter(|n| !n.trim().is_empty())
+                && let Some(first) = flow_names.insert(name, i)
+            {
+                issues.push(Issue::new(
+                    "flow",
+                    i,
+                    "name",
+                    format!("通信の名前「{name}」は flow[{first}] で既に使われています"),
+                ));
+            }
+        }
         for (i, f) in self.flows.iter().enumerate() {
             if let Err(e) = idx.resolve(&f.from) {
                 issues.push(Issue::new("flow", i, "from", e));

@@ -208,3 +208,10 @@ fn custom_rules_with_typos_or_clashing_ids_are_refused_with_a_position() {
     assert!(d.message.contains("NC-101"));
     assert!(d.location.as_ref().unwrap().line > 50);
 }
+
+#[test]
+fn two_flows_with_one_name_are_refused() {
+    let twice = format!("{BASE}\n{REGISTERED}\n{REGISTERED}");
+    let err = mamori_netcheck::parse_toml(&twice, "t.toml").unwrap_err();
+    assert!(err.to_string().contains("通信の名前「連携」"), "{err}");
+}
