@@ -12,6 +12,12 @@ use ipnet::IpNet;
 
 use crate::model::{Network, Place, PlaceSet};
 
+/// Owners kept per cell; beyond this, a cell only knows its places.
+const OWNERS_PER_CELL: usize = 32;
+
+/// Covering ranges looked at per cell when looking for the most specific segment.
+const SCAN_PER_CELL: usize = 1024;
+
 /// Who declared an address range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Owner {
@@ -117,7 +123,13 @@ impl AddrMap {
         events.sort_unstable();
         let mut starts = vec![0u128];
         let mut cells = vec![Cell::default()];
-        let mut active: BTreeSet<usize> = BTreeSet::new();
+        // Per-cell work must not grow with the number of ranges covering the cell, or a file
+        // with thousands of identical ranges would take quadratic time: places are counted,
+        // the most specific segments come from an ordered set, and each cell keeps at most
+        // OWNERS_PER_CELL owners (enough to name overlaps and outside places).
+        let mut active: BTreeSet<(u8, usize)> = BTreeSet::new();
+        let mut place_counts = [0usize; 7];
+        let place_pos = |p: Place| Place::ALL.iter().position(|q| *q == p).unwrap_or(0);
         let mut pos = 0usize;
         while pos < events.len() {
             let Some(&(at, ..)) = events.get(pos) else {
@@ -127,29 +139,46 @@ impl AddrMap {
                 if t != at {
                     break;
                 }
-                if open {
-                    active.insert(n);
-                } else {
-                    active.remove(&n);
+                if let Some(&(_, _, _, plen, place)) = ranges.get(n)
+                    && let Some(count) = place_counts.get_mut(place_pos(place))
+                {
+                    if open {
+                        active.insert((plen, n));
+                        *count += 1;
+                    } else {
+                        active.remove(&(plen, n));
+                        *count = count.saturating_sub(1);
+                    }
                 }
                 pos += 1;
             }
             let mut cell = Cell::default();
+            for (i, p) in Place::ALL.into_iter().enumerate() {
+                if place_counts.get(i).is_some_and(|c| *c > 0) {
+                    cell.places.insert(p);
+                }
+            }
+            // Most specific first.
             let mut best_len: Option<u8> = None;
-            for &n in &active {
-                if let Some(&(_, _, owner, plen, place)) = ranges.get(n) {
+            for &(plen, n) in active.iter().rev().take(SCAN_PER_CELL) {
+                let Some(&(_, _, owner, ..)) = ranges.get(n) else {
+                    continue;
+                };
+                if cell.owners.len() < OWNERS_PER_CELL {
                     cell.owners.push(owner);
-                    cell.places.insert(place);
-                    if let Owner::Segment(i) = owner {
-                        match best_len {
-                            Some(p) if p > plen => {}
-                            Some(p) if p == plen => cell.best_segments.push(i),
-                            _ => {
-                                best_len = Some(plen);
-                                cell.best_segments = vec![i];
-                            }
-                        }
-                    }
+                }
+                if let Owner::Segment(i) = owner
+                    && best_len.is_none_or(|b| b == plen)
+                    && cell.best_segments.len() < OWNERS_PER_CELL
+                {
+                    best_len = Some(plen);
+                    cell.best_segments.push(i);
+                }
+                if cell.owners.len() >= OWNERS_PER_CELL
+                    && (best_len.is_some_and(|b| plen < b)
+                        || cell.best_segments.len() >= OWNERS_PER_CELL)
+                {
+                    break;
                 }
             }
             cell.owners.sort_unstable();
@@ -202,8 +231,13 @@ impl AddrMap {
         }
     }
 
-    /// Pairs of segments that share at least one cell.
-    pub fn overlapping_segments(&self) -> BTreeSet<(usize, usize)> {
+    /// Pairs of segments that share at least one cell and for which `report` holds (e.g. they
+    /// are in different zones), at most `limit` of them.
+    pub fn overlapping_segments(
+        &self,
+        report: impl Fn(usize, usize) -> bool,
+        limit: usize,
+    ) -> BTreeSet<(usize, usize)> {
         let mut pairs = BTreeSet::new();
         for cell in &self.cells {
             let segs: Vec<usize> = cell
@@ -216,7 +250,12 @@ impl AddrMap {
                 .collect();
             for (n, a) in segs.iter().enumerate() {
                 for b in segs.iter().skip(n + 1) {
-                    pairs.insert(((*a).min(*b), (*a).max(*b)));
+                    if report(*a, *b) {
+                        pairs.insert(((*a).min(*b), (*a).max(*b)));
+                        if pairs.len() >= limit {
+                            return pairs;
+                        }
+                    }
                 }
             }
         }

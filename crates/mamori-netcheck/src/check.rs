@@ -17,6 +17,9 @@ use crate::rules::{
     render_message,
 };
 
+/// Overlapping pairs reported at most: past this the segment plan needs redoing, not a longer list.
+const MAX_OVERLAPS: usize = 10_000;
+
 /// Checks a network against the built-in rules and its own `[[rule]]`s.
 ///
 /// The network should have passed [`Network::validate`] (the parsers ensure it); elements whose
@@ -354,7 +357,13 @@ fn check_mis_zoned(ctx: &Context<'_>, rule: &Rule, out: &mut Vec<Violation>) {
 
 fn check_overlap(ctx: &Context<'_>, rule: &Rule, out: &mut Vec<Violation>) {
     let net = ctx.net;
-    for (a, b) in ctx.addrs.overlapping_segments() {
+    let different = |a: usize, b: usize| {
+        net.segments
+            .get(a)
+            .zip(net.segments.get(b))
+            .is_some_and(|(x, y)| x.zone != y.zone)
+    };
+    for (a, b) in ctx.addrs.overlapping_segments(different, MAX_OVERLAPS) {
         let (Some(sa), Some(sb)) = (net.segments.get(a), net.segments.get(b)) else {
             continue;
         };

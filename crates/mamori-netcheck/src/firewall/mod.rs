@@ -229,6 +229,7 @@ struct Resolver<'a> {
     ctx: &'a Context<'a>,
     host_by_addr: HashMap<IpAddr, usize>,
     gateway_by_addr: HashMap<IpAddr, usize>,
+    any: Coverage,
 }
 
 fn single_address(net: &IpNet) -> Option<IpAddr> {
@@ -249,17 +250,21 @@ impl<'a> Resolver<'a> {
                 gateway_by_addr.entry(*a).or_insert(i);
             }
         }
+        // "Any" touches every cell; work it out once, not per rule.
+        let mut any = Coverage::default();
+        ctx.addrs.cover(0, u128::MAX, &mut any);
         Resolver {
             ctx,
             host_by_addr,
             gateway_by_addr,
+            any,
         }
     }
 
     fn coverage(&self, m: &AddrMatch) -> Coverage {
         let mut cov = Coverage::default();
         match m {
-            AddrMatch::Any => self.ctx.addrs.cover(0, u128::MAX, &mut cov),
+            AddrMatch::Any => return self.any.clone(),
             AddrMatch::Nets(nets) => {
                 for n in nets {
                     let (a, b) = range(&n.trunc());

@@ -215,3 +215,29 @@ fn two_flows_with_one_name_are_refused() {
     let err = mamori_netcheck::parse_toml(&twice, "t.toml").unwrap_err();
     assert!(err.to_string().contains("通信の名前「連携」"), "{err}");
 }
+
+#[test]
+fn thousands_of_overlapping_segments_stay_fast_and_bounded() {
+    let mut src = String::from("[network]\nname = \"過大\"\nmodel = \"alpha\"\n");
+    for i in 0..20_000 {
+        let zone = ["mynumber", "lgwan", "internet"][i % 3];
+        src.push_str(&format!(
+            "[[segment]]\nname = \"wide{i}\"\nzone = \"{zone}\"\ncidr = \"10.0.0.0/8\"\n"
+        ));
+        src.push_str(&format!(
+            "[[segment]]\nname = \"narrow{i}\"\nzone = \"lgwan\"\ncidr = \"10.{}.{}.{}/32\"\n",
+            i / 65536,
+            (i / 256) % 256,
+            i % 256
+        ));
+    }
+    let started = std::time::Instant::now();
+    let report = check_text(&src);
+    assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
+    let overlaps = report
+        .violations
+        .iter()
+        .filter(|v| v.rule == "NC-302")
+        .count();
+    assert!(overlaps > 0 && overlaps <= 10_000, "{overlaps}");
+}
