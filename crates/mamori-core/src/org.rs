@@ -82,7 +82,10 @@ pub struct InvalidValue {
 impl InvalidValue {
     /// A value rejected for a field.
     pub fn new(field: &'static str, value: &str) -> Self {
-        InvalidValue { field, value: value.chars().take(80).collect() }
+        InvalidValue {
+            field,
+            value: value.chars().take(80).collect(),
+        }
     }
 }
 
@@ -100,8 +103,13 @@ impl UnitCode {
         let v = crate::text::normalize(s);
         let ok = !v.is_empty()
             && v.chars().count() <= 32
-            && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        if ok { Ok(UnitCode(v)) } else { Err(InvalidValue::new("組織コード", s)) }
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if ok {
+            Ok(UnitCode(v))
+        } else {
+            Err(InvalidValue::new("組織コード", s))
+        }
     }
 
     /// The code as text.
@@ -141,8 +149,14 @@ impl Login {
         let n = v.chars().count();
         let ok = (3..=64).contains(&n)
             && v.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-            && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
-        if ok { Ok(Login(v)) } else { Err(InvalidValue::new("ログインID", s)) }
+            && v.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+            });
+        if ok {
+            Ok(Login(v))
+        } else {
+            Err(InvalidValue::new("ログインID", s))
+        }
     }
 
     /// The login as text.
@@ -283,7 +297,10 @@ mod tests {
 
     #[test]
     fn unit_codes_accept_full_width_and_reject_symbols() {
-        assert_eq!(UnitCode::parse("ＳＨ０１").map(|c| c.0), Ok("SH01".to_owned()));
+        assert_eq!(
+            UnitCode::parse("ＳＨ０１").map(|c| c.0),
+            Ok("SH01".to_owned())
+        );
         assert!(UnitCode::parse("").is_err());
         assert!(UnitCode::parse("a/b").is_err());
         assert!(UnitCode::parse(&"x".repeat(33)).is_err());
@@ -291,7 +308,10 @@ mod tests {
 
     #[test]
     fn logins_are_lower_case() {
-        assert_eq!(Login::parse(" Tanaka.T ").map(|l| l.0), Ok("tanaka.t".to_owned()));
+        assert_eq!(
+            Login::parse(" Tanaka.T ").map(|l| l.0),
+            Ok("tanaka.t".to_owned())
+        );
         assert!(Login::parse("ab").is_err());
         assert!(Login::parse(".abc").is_err());
         assert!(Login::parse("田中").is_err());

@@ -266,7 +266,11 @@ impl Actor {
     /// A capability for `P` that covers the unit whose path from the root is `path`.
     pub fn can_on<P: Permission>(&self, path: &[UnitId]) -> Result<Capability<P>, Denied> {
         let cap = self.can::<P>()?;
-        if cap.covers(path) { Ok(cap) } else { Err(Denied { action: P::ACTION }) }
+        if cap.covers(path) {
+            Ok(cap)
+        } else {
+            Err(Denied { action: P::ACTION })
+        }
     }
 
     /// Whether the actor holds `role` anywhere today.
@@ -280,7 +284,12 @@ impl Actor {
     }
 
     fn capability<P>(&self, reach: Reach) -> Capability<P> {
-        Capability { org: self.org, actor: self.person, reach, _action: PhantomData }
+        Capability {
+            org: self.org,
+            actor: self.person,
+            reach,
+            _action: PhantomData,
+        }
     }
 }
 
@@ -297,7 +306,11 @@ pub enum DutyConflict {
 
 /// Applicant ≠ approver.
 pub fn check_approver(applicant: PersonId, approver: PersonId) -> Result<(), DutyConflict> {
-    if applicant == approver { Err(DutyConflict::SelfApproval) } else { Ok(()) }
+    if applicant == approver {
+        Err(DutyConflict::SelfApproval)
+    } else {
+        Ok(())
+    }
 }
 
 /// An auditor may not audit a unit they belong to, nor one above or below their own.
@@ -309,7 +322,9 @@ pub fn check_auditor_independence(
     auditor_units: &[Vec<UnitId>],
     audited: &[UnitId],
 ) -> Result<(), DutyConflict> {
-    let Some(target) = audited.last() else { return Ok(()) };
+    let Some(target) = audited.last() else {
+        return Ok(());
+    };
     for path in auditor_units {
         let Some(own) = path.last() else { continue };
         let below_root = |p: &[UnitId]| p.len() > 1;
@@ -334,7 +349,11 @@ mod tests {
     const KEIBO: UnitId = UnitId(6);
 
     fn actor(role: Role, unit: UnitId, body: UnitId) -> Actor {
-        Actor { person: PersonId(10), org: OrgId(1), held: vec![Held { role, unit, body }] }
+        Actor {
+            person: PersonId(10),
+            org: OrgId(1),
+            held: vec![Held { role, unit, body }],
+        }
     }
 
     /// The whole table, spelled out: any change to permissions must change this test.
@@ -344,7 +363,10 @@ mod tests {
         let expected = |role: Role, action: Action| -> Option<Scope> {
             match action {
                 Action::OrgView | Action::PolicyView => Some(All),
-                Action::UnitEdit | Action::RosterImport | Action::PolicyEdit | Action::AccountAdmin => {
+                Action::UnitEdit
+                | Action::RosterImport
+                | Action::PolicyEdit
+                | Action::AccountAdmin => {
                     matches!(role, Role::Ciso | Role::ChiefOfficer).then_some(All)
                 }
                 Action::PersonEdit | Action::AssignmentEdit => match role {
@@ -360,7 +382,11 @@ mod tests {
         };
         for role in Role::ALL {
             for action in Action::ALL {
-                assert_eq!(scope_of(role, action), expected(role, action), "{role:?} {action:?}");
+                assert_eq!(
+                    scope_of(role, action),
+                    expected(role, action),
+                    "{role:?} {action:?}"
+                );
             }
         }
     }
@@ -368,8 +394,17 @@ mod tests {
     #[test]
     fn staff_cannot_open_the_audit_trail() {
         let a = actor(Role::Staff, SOMU, JIMU);
-        assert_eq!(a.can::<can::ViewAudit>().err(), Some(Denied { action: Action::AuditView }));
-        assert!(actor(Role::Auditor, SOMU, JIMU).can::<can::ViewAudit>().is_ok());
+        assert_eq!(
+            a.can::<can::ViewAudit>().err(),
+            Some(Denied {
+                action: Action::AuditView
+            })
+        );
+        assert!(
+            actor(Role::Auditor, SOMU, JIMU)
+                .can::<can::ViewAudit>()
+                .is_ok()
+        );
     }
 
     #[test]
@@ -391,8 +426,15 @@ mod tests {
     #[test]
     fn the_best_of_several_roles_wins() {
         let mut a = actor(Role::Staff, SOMU, JIMU);
-        a.held.push(Held { role: Role::ChiefOfficer, unit: SOMU, body: JIMU });
-        assert_eq!(a.can::<can::EditPersons>().map(|c| c.reach().clone()), Ok(Reach::All));
+        a.held.push(Held {
+            role: Role::ChiefOfficer,
+            unit: SOMU,
+            body: JIMU,
+        });
+        assert_eq!(
+            a.can::<can::EditPersons>().map(|c| c.reach().clone()),
+            Ok(Reach::All)
+        );
     }
 
     #[test]
@@ -407,7 +449,10 @@ mod tests {
 
     #[test]
     fn nobody_approves_their_own_request() {
-        assert_eq!(check_approver(PersonId(1), PersonId(1)), Err(DutyConflict::SelfApproval));
+        assert_eq!(
+            check_approver(PersonId(1), PersonId(1)),
+            Err(DutyConflict::SelfApproval)
+        );
         assert_eq!(check_approver(PersonId(1), PersonId(2)), Ok(()));
     }
 

@@ -100,13 +100,25 @@ impl FromStr for Role {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let key = crate::text::fold(s);
         let role = match key.as_str() {
-            "ciso" | "最高情報セキュリティ責任者" | "最高情報セキュリティ責任者(ciso)" => Role::Ciso,
+            "ciso" | "最高情報セキュリティ責任者" | "最高情報セキュリティ責任者(ciso)" => {
+                Role::Ciso
+            }
             "vice_ciso" | "副ciso" => Role::ViceCiso,
-            "chief_officer" | "統括情報セキュリティ責任者" | "統括" => Role::ChiefOfficer,
-            "security_officer" | "情報セキュリティ責任者" | "責任者" => Role::SecurityOfficer,
-            "security_manager" | "情報セキュリティ管理者" | "管理者" => Role::SecurityManager,
-            "system_manager" | "情報システム管理者" | "システム管理者" => Role::SystemManager,
-            "system_staff" | "情報システム担当者" | "システム担当者" => Role::SystemStaff,
+            "chief_officer" | "統括情報セキュリティ責任者" | "統括" => {
+                Role::ChiefOfficer
+            }
+            "security_officer" | "情報セキュリティ責任者" | "責任者" => {
+                Role::SecurityOfficer
+            }
+            "security_manager" | "情報セキュリティ管理者" | "管理者" => {
+                Role::SecurityManager
+            }
+            "system_manager" | "情報システム管理者" | "システム管理者" => {
+                Role::SystemManager
+            }
+            "system_staff" | "情報システム担当者" | "システム担当者" => {
+                Role::SystemStaff
+            }
             "auditor" | "監査人" => Role::Auditor,
             "staff" | "職員" | "職員等" => Role::Staff,
             _ => return Err(UnknownRole(s.to_owned())),
@@ -134,7 +146,13 @@ mod tests {
         let mfa: Vec<Role> = Role::ALL.into_iter().filter(|r| r.requires_mfa()).collect();
         assert_eq!(
             mfa,
-            vec![Role::Ciso, Role::ViceCiso, Role::ChiefOfficer, Role::SystemManager, Role::Auditor]
+            vec![
+                Role::Ciso,
+                Role::ViceCiso,
+                Role::ChiefOfficer,
+                Role::SystemManager,
+                Role::Auditor
+            ]
         );
     }
 }

@@ -5,7 +5,10 @@ use unicode_normalization::UnicodeNormalization;
 /// Folds a user-typed key for comparison: NFKC (full-width → half-width), lower case, and no
 /// white space (ASCII or 全角スペース).
 pub fn fold(s: &str) -> String {
-    s.nfkc().filter(|c| !c.is_whitespace()).flat_map(char::to_lowercase).collect()
+    s.nfkc()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// NFKC-normalises a value and trims it, keeping inner spaces (names, titles).

@@ -51,7 +51,9 @@ impl fmt::Display for Zone {
 
 /// A zone name that is none of the three.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("ネットワーク区分「{0}」は認識できません（マイナンバー利用事務系 / LGWAN接続系 / インターネット接続系）")]
+#[error(
+    "ネットワーク区分「{0}」は認識できません（マイナンバー利用事務系 / LGWAN接続系 / インターネット接続系）"
+)]
 pub struct UnknownZone(pub String);
 
 impl FromStr for Zone {
@@ -62,11 +64,15 @@ impl FromStr for Zone {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let key = crate::text::fold(s);
         let zone = match key.as_str() {
-            "mynumber" | "マイナンバー利用事務系" | "マイナンバー系" | "個人番号利用事務系" | "マイナンバー" => {
-                Zone::MyNumber
-            }
+            "mynumber"
+            | "マイナンバー利用事務系"
+            | "マイナンバー系"
+            | "個人番号利用事務系"
+            | "マイナンバー" => Zone::MyNumber,
             "lgwan" | "lgwan接続系" | "lgwan系" => Zone::Lgwan,
-            "internet" | "インターネット接続系" | "インターネット系" | "インターネット" => Zone::Internet,
+            "internet" | "インターネット接続系" | "インターネット系" | "インターネット" => {
+                Zone::Internet
+            }
             _ => return Err(UnknownZone(s.to_owned())),
         };
         Ok(zone)

@@ -1,5 +1,10 @@
 //! mamori's one integration-test binary: every end-to-end test lives in a module here.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod netcheck_cli;
 mod sanitize_cli;

@@ -1,0 +1,164 @@
+//! The home page: the person's own tasks and the counts that matter to their role.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use mamori_core::calendar::FiscalYear;
+use mamori_core::permission::{Action, scope_of};
+use mamori_db::auth;
+use mamori_db::org::{self, PersonFilter};
+
+use crate::session::{Viewer, today_jst};
+use crate::views::{Layout, date_ja, page};
+use crate::{AppError, AppState};
+
+/// Routes of this feature.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/", get(home))
+}
+
+struct Task {
+    text: String,
+    href: &'static str,
+}
+
+struct Count {
+    label: &'static str,
+    value: i64,
+    href: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct Dashboard {
+    layout: Layout,
+    name: String,
+    today: String,
+    fiscal_year: String,
+    roles: Vec<(String, String)>,
+    tasks: Vec<Task>,
+    counts: Vec<Count>,
+}
+
+async fn home(State(state): State<AppState>, viewer: Option<Viewer>) -> Result<Response, AppError> {
+    let Some(viewer) = viewer else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let org_id = mamori_core::org::OrgId(viewer.person.org_id);
+    let today = today_jst();
+    let mut tasks = Vec::new();
+    if viewer.person.totp_enabled == 0 {
+        tasks.push(Task {
+            text: "二要素認証（確認コード）を登録してください".into(),
+            href: "/account",
+        });
+    } else if auth::recovery_codes_left(&state.db, viewer.person.id).await? < 3 {
+        tasks.push(Task {
+            text: "回復コードの残りが少なくなっています。再発行してください".into(),
+            href: "/account",
+        });
+    }
+    let policy = mamori_db::policy::current(&state.db, viewer.person.org_id).await?;
+    if policy.is_none() {
+        tasks.push(Task {
+            text: "情報セキュリティポリシーが登録されていません".into(),
+            href: "/policy",
+        });
+    }
+    let (_, persons) = org::list_persons(
+        &state.db,
+        org_id,
+        &PersonFilter {
+            status: Some("active".into()),
+            ..PersonFilter::default()
+        },
+        0,
+        1,
+    )
+    .await?;
+    let in_force = org::assignments_in_force(&state.db, org_id, &today).await?;
+    let my_unit = viewer.tree.subtree(viewer.person.unit_id);
+    let (_, unit_persons) = org::list_persons(
+        &state.db,
+        org_id,
+        &PersonFilter {
+            units: Some(my_unit),
+            status: Some("active".into()),
+            ..PersonFilter::default()
+        },
+        0,
+        1,
+    )
+    .await?;
+    let mut counts = vec![
+        Count {
+            label: "在職中の職員等",
+            value: persons,
+            href: "/org/persons?status=active",
+        },
+        Count {
+            label: "所属部署の職員等",
+            value: unit_persons,
+            href: "/org/persons",
+        },
+        Count {
+            label: "組織（所属・課・係）",
+            value: i64::try_from(viewer.tree.units().len()).unwrap_or(0),
+            href: "/org",
+        },
+        Count {
+            label: "有効な役割の割当て",
+            value: i64::try_from(in_force.len()).unwrap_or(0),
+            href: "/org/roles",
+        },
+    ];
+    if viewer
+        .actor
+        .held
+        .iter()
+        .any(|h| scope_of(h.role, Action::AuditView).is_some())
+    {
+        let recent = mamori_db::audit::list(
+            &state.db,
+            &mamori_db::audit::Filter {
+                org_id: Some(viewer.person.org_id),
+                action_prefix: Some("login.lockout".into()),
+                ..Default::default()
+            },
+            100,
+        )
+        .await?;
+        counts.push(Count {
+            label: "アカウントロック（直近100件まで）",
+            value: i64::try_from(recent.len()).unwrap_or(0),
+            href: "/audit?action=login.lockout",
+        });
+    }
+    let roles = viewer
+        .actor
+        .held
+        .iter()
+        .map(|h| {
+            (
+                h.role.label_ja().to_owned(),
+                viewer.tree.full_name(h.unit.0),
+            )
+        })
+        .collect();
+    let fy = mamori_core::calendar::parse_date(&today)
+        .map(FiscalYear::of)
+        .map(|f| f.label_wareki())
+        .unwrap_or_default();
+    let dash = Dashboard {
+        layout: Layout::new(&viewer, "ホーム", "/"),
+        name: viewer.person.name.clone(),
+        today: date_ja(&today),
+        fiscal_year: fy,
+        roles,
+        tasks,
+        counts,
+    };
+    page(&dash)
+}

@@ -1,0 +1,11 @@
+//! One module per feature, each exposing its `router()`.
+
+pub mod account;
+pub mod api;
+pub mod assets;
+pub mod audit;
+pub mod dashboard;
+pub mod health;
+pub mod login;
+pub mod org;
+pub mod policy;
