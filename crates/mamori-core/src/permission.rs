@@ -211,6 +211,18 @@ pub struct Capability<P> {
 }
 
 impl<P: Permission> Capability<P> {
+    /// The operator at the server's command line (`mamori user add`, `mamori roster import`):
+    /// whoever runs the binary already holds the database, so they act across one organisation.
+    /// The web application never calls this; its capabilities come only from [`Actor::can`].
+    pub fn operator(org: OrgId) -> Self {
+        Capability {
+            org,
+            actor: PersonId(0),
+            reach: Reach::All,
+            _action: PhantomData,
+        }
+    }
+
     /// The organisation the capability is confined to.
     pub fn org(&self) -> OrgId {
         self.org
