@@ -6,5 +6,7 @@
     clippy::indexing_slicing
 )]
 
+mod auth;
+mod common;
 mod netcheck_cli;
 mod sanitize_cli;
