@@ -91,7 +91,8 @@ async fn repeated_failures_from_one_address_lock_that_address() {
     let app = TestApp::new().await;
     let threshold = test_config().lockout_threshold;
     let mut c = app.client_from("192.0.2.7:40000");
-    for i in 0..threshold {
+    // An office shares one address behind NAT: the address limit is four times the account one.
+    for i in 0..threshold * 4 {
         let login = format!("guess{i}");
         c.post_form("/login", &[("login", &login), ("password", "x")])
             .await;
@@ -282,11 +283,7 @@ async fn forms_without_the_csrf_token_or_from_another_site_are_refused() {
     no_token.push(("csrf", ""));
     let r = c.post_form("/org/persons", &no_token).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    assert!(
-        r.body.contains("セッションの確認") || r.body.contains("不正"),
-        "{}",
-        r.body
-    );
+    assert!(r.body.contains("この操作は許可されていません"), "{}", r.body);
 
     let mut wrong: Vec<(&str, &str)> = fields.to_vec();
     wrong.push(("csrf", "wrong-token"));
