@@ -367,23 +367,22 @@ pub async fn backup(args: &DbArgs, out: &Path) -> anyhow::Result<ExitCode> {
         .await
         .context("バックアップを書き込めません")?;
     db.close().await;
-    let snapshot = Db::connect(&format!("sqlite://{target}?mode=rw")).await?;
+    // One plain connection (not the pool, which switches files to WAL): the backup stays a
+    // single self-contained file.
+    let mut snapshot = single_connection(target).await?;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "CREATE TABLE {BACKUP_MARK} (format BIGINT NOT NULL, schema_version BIGINT NOT NULL, created_at TEXT NOT NULL)"
     )))
-    .execute(snapshot.pool())
+    .execute(&mut snapshot)
     .await?;
     sqlx::query(
         "INSERT INTO mamori_backup (format, schema_version, created_at) VALUES (1, $1, $2)",
     )
     .bind(latest_schema())
     .bind(mamori_db::now_text())
-    .execute(snapshot.pool())
+    .execute(&mut snapshot)
     .await?;
-    sqlx::raw_sql("PRAGMA journal_mode = DELETE")
-        .execute(snapshot.pool())
-        .await?;
-    snapshot.close().await;
+    sqlx::Connection::close(snapshot).await?;
     let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     println!(
         "バックアップを書き込みました: {} ({size} バイト)",
@@ -404,9 +403,19 @@ pub async fn restore(args: &DbArgs, file: &Path) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    check_backup(file).await?;
-    let live = args.sqlite_path();
     std::fs::create_dir_all(&args.data_dir)?;
+    // Work on a copy inside the data directory: the file given is never modified, and the
+    // live database is not touched until the copy has passed every check.
+    let staging = args.data_dir.join("mamori.db.restoring");
+    remove_with_sidecars(&staging)?;
+    check_magic(file)?;
+    std::fs::copy(file, &staging)
+        .with_context(|| format!("{} を読み込めません", file.display()))?;
+    if let Err(e) = check_backup(&staging, file).await {
+        remove_with_sidecars(&staging)?;
+        return Err(e);
+    }
+    let live = args.sqlite_path();
     if live.exists() {
         let keep = args.data_dir.join(format!(
             "mamori.db.before-restore-{}",
@@ -424,15 +433,15 @@ pub async fn restore(args: &DbArgs, file: &Path) -> anyhow::Result<ExitCode> {
         db.close().await;
         println!("現在のデータベースを退避しました: {}", keep.display());
     }
-    let staging = args.data_dir.join("mamori.db.restoring");
-    std::fs::copy(file, &staging)
-        .with_context(|| format!("{} を読み込めません", file.display()))?;
     {
-        let staged = Db::connect(&format!("sqlite://{}?mode=rw", staging.display())).await?;
+        let staging_str = staging
+            .to_str()
+            .ok_or_else(|| anyhow!("データディレクトリのパスが UTF-8 ではありません"))?;
+        let mut staged = single_connection(staging_str).await?;
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP TABLE {BACKUP_MARK}")))
-            .execute(staged.pool())
+            .execute(&mut staged)
             .await?;
-        staged.close().await;
+        sqlx::Connection::close(staged).await?;
     }
     for suffix in ["-wal", "-shm"] {
         let side = args
@@ -447,9 +456,7 @@ pub async fn restore(args: &DbArgs, file: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Refuses anything that is not a backup written by `mamori backup` of a schema this build
-/// knows, or whose audit trail does not verify.
-async fn check_backup(file: &Path) -> anyhow::Result<()> {
+fn check_magic(file: &Path) -> anyhow::Result<()> {
     use std::io::Read;
     let mut magic = [0u8; 16];
     let readable = std::fs::File::open(file)
@@ -461,10 +468,38 @@ async fn check_backup(file: &Path) -> anyhow::Result<()> {
             file.display()
         );
     }
-    let path = file
+    Ok(())
+}
+
+fn remove_with_sidecars(path: &Path) -> anyhow::Result<()> {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let p = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if p.exists() {
+            std::fs::remove_file(&p)
+                .with_context(|| format!("{} を削除できません", p.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// One connection to a SQLite file, without the pool's WAL and other settings.
+async fn single_connection(path: &str) -> anyhow::Result<mamori_db::AnyConnection> {
+    sqlx::any::install_default_drivers();
+    let conn = <mamori_db::AnyConnection as sqlx::Connection>::connect(&format!(
+        "sqlite://{path}?mode=rw"
+    ))
+    .await
+    .with_context(|| format!("{path} を開けません"))?;
+    Ok(conn)
+}
+
+/// Refuses anything that is not a backup written by `mamori backup` of a schema this build
+/// knows, or whose audit trail does not verify.
+async fn check_backup(staged: &Path, file: &Path) -> anyhow::Result<()> {
+    let path = staged
         .to_str()
         .ok_or_else(|| anyhow!("パスが UTF-8 ではありません"))?;
-    let db = Db::connect(&format!("sqlite://{path}?mode=ro")).await?;
+    let db = Db::connect(&format!("sqlite://{path}?mode=rw")).await?;
     let mark: Result<(i64, i64), sqlx::Error> =
         sqlx::query_as("SELECT format, schema_version FROM mamori_backup")
             .fetch_one(db.pool())

@@ -283,7 +283,11 @@ async fn forms_without_the_csrf_token_or_from_another_site_are_refused() {
     no_token.push(("csrf", ""));
     let r = c.post_form("/org/persons", &no_token).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    assert!(r.body.contains("この操作は許可されていません"), "{}", r.body);
+    assert!(
+        r.body.contains("この操作は許可されていません"),
+        "{}",
+        r.body
+    );
 
     let mut wrong: Vec<(&str, &str)> = fields.to_vec();
     wrong.push(("csrf", "wrong-token"));

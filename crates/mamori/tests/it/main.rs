@@ -6,6 +6,7 @@
     clippy::indexing_slicing
 )]
 
+mod admin_cli;
 mod auth;
 mod common;
 mod netcheck_cli;
