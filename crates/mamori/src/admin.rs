@@ -57,10 +57,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 /// The demo password: `MAMORI_DEMO_PASSWORD` when set, else one generated at the first demo
 /// start and kept (owner-only) in the data directory so later starts can show it again.
 fn demo_password(args: &DbArgs) -> anyhow::Result<String> {
-    if let Ok(p) = std::env::var("MAMORI_DEMO_PASSWORD") {
-        if !p.is_empty() {
-            return Ok(p);
-        }
+    if let Ok(p) = std::env::var("MAMORI_DEMO_PASSWORD")
+        && !p.is_empty()
+    {
+        return Ok(p);
     }
     let file = args.data_dir.join("demo-password.txt");
     if let Ok(existing) = std::fs::read_to_string(&file) {
@@ -550,10 +550,7 @@ pub async fn policy_import(
     let db = startup::open(args).await?;
     let organisation = resolve_org(&db, org_code).await?;
     let tree = org::unit_tree(&db, OrgId(organisation.id)).await?;
-    let state = AppState {
-        db: db.clone(),
-        config: std::sync::Arc::new(AppConfig::default()),
-    };
+    let state = AppState::new(db.clone(), AppConfig::default());
     let n = mamori_web::features::policy::import_text(
         &state,
         organisation.id,

@@ -489,10 +489,10 @@ fn serve_demo_answers_healthz_and_stops_cleanly_on_sigterm() {
             .unwrap();
         seen.push_str(&line);
         seen.push('\n');
-        if let Some(rest) = line.split("http://").nth(1) {
-            if line.contains("待ち受け") {
-                break rest.split('/').next().unwrap().to_owned();
-            }
+        if let Some(rest) = line.split("http://").nth(1)
+            && line.contains("待ち受け")
+        {
+            break rest.split('/').next().unwrap().to_owned();
         }
     };
     assert!(seen.contains("峡南広域行政組合"), "{seen}");

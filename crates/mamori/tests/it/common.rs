@@ -2,6 +2,8 @@
 //! PostgreSQL database when `MAMORI_TEST_DATABASE_URL` names a server — with the demo
 //! organisation loaded, the application built in-process by the same `mamori_web::build` the
 //! server runs, and clients that keep cookies, follow the login stages and compute TOTP codes.
+// Not every module uses every helper.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -343,10 +345,10 @@ impl Client {
     pub async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
         let mut all: Vec<(&str, &str)> = fields.to_vec();
         let csrf = self.csrf.clone();
-        if !fields.iter().any(|(k, _)| *k == "csrf") {
-            if let Some(t) = csrf.as_deref() {
-                all.push(("csrf", t));
-            }
+        if !fields.iter().any(|(k, _)| *k == "csrf")
+            && let Some(t) = csrf.as_deref()
+        {
+            all.push(("csrf", t));
         }
         let req = Request::builder()
             .method(Method::POST)
