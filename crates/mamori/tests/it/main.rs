@@ -6,8 +6,13 @@
     clippy::indexing_slicing
 )]
 
+mod access;
 mod admin_cli;
+mod api;
 mod auth;
+mod bad_input;
 mod common;
+mod isolation;
 mod netcheck_cli;
 mod sanitize_cli;
+mod support;
