@@ -323,7 +323,11 @@ mod tests {
             (AppError::Csrf, 403, "csrf"),
             (AppError::bad("x"), 400, "bad_request"),
             (AppError::Unprocessable("x".into()), 422, "unprocessable"),
-            (AppError::UnsupportedMediaType("x".into()), 415, "unsupported_media_type"),
+            (
+                AppError::UnsupportedMediaType("x".into()),
+                415,
+                "unsupported_media_type",
+            ),
             (AppError::PayloadTooLarge, 413, "payload_too_large"),
             (AppError::Conflict("x".into()), 409, "conflict"),
             (AppError::Locked("x".into()), 429, "locked"),

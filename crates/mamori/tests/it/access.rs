@@ -89,7 +89,8 @@ impl Case {
         }
     }
     fn is_write(&self) -> bool {
-        !matches!(self.req, Req::Page(_)) && !matches!(&self.req, Req::Api(m, _, _) if m == Method::GET)
+        !matches!(self.req, Req::Page(_))
+            && !matches!(&self.req, Req::Api(m, _, _) if m == Method::GET)
     }
 }
 
@@ -235,7 +236,13 @@ async fn cases(app: &TestApp, role: &str) -> Vec<Case> {
             ALL,
             StatusCode::OK,
         ),
-        Case::api(get.clone(), "/api/v1/assignments", None, ALL, StatusCode::OK),
+        Case::api(
+            get.clone(),
+            "/api/v1/assignments",
+            None,
+            ALL,
+            StatusCode::OK,
+        ),
         Case::api(get.clone(), "/api/v1/policy", None, ALL, StatusCode::OK),
         Case::api(get.clone(), "/api/v1/audit", None, AUDITORS, StatusCode::OK),
         Case::api(
@@ -416,8 +423,16 @@ async fn staff_cannot_open_the_audit_trail_and_the_refusal_is_recorded() {
         "no menu entry to a page that would be refused"
     );
     let r = c.get("/audit").await;
-    assert_error_page(&r, StatusCode::FORBIDDEN, "監査証跡の閲覧の権限がありません");
-    assert!(r.body.contains("この操作は許可されていません"), "{}", r.body);
+    assert_error_page(
+        &r,
+        StatusCode::FORBIDDEN,
+        "監査証跡の閲覧の権限がありません",
+    );
+    assert!(
+        r.body.contains("この操作は許可されていません"),
+        "{}",
+        r.body
+    );
     let page_rid = crate::support::request_id(&r);
 
     let token = app.token("somu").await;
@@ -427,14 +442,19 @@ async fn staff_cannot_open_the_audit_trail_and_the_refusal_is_recorded() {
     let api_rid = crate::support::request_id(&r);
 
     let somu = app.person_id("somu").await;
-    let rows: Vec<(String, Option<i64>, Option<String>, Option<String>, Option<i64>)> =
-        sqlx::query_as(
-            "SELECT actor, actor_id, object_id, request_id, org_id FROM audit_entry \
+    let rows: Vec<(
+        String,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+    )> = sqlx::query_as(
+        "SELECT actor, actor_id, object_id, request_id, org_id FROM audit_entry \
              WHERE action = 'permission.denied' ORDER BY seq",
-        )
-        .fetch_all(app.db.pool())
-        .await
-        .unwrap();
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
     assert_eq!(
         rows,
         vec![
@@ -523,7 +543,11 @@ async fn a_manager_edits_persons_of_its_own_unit_only() {
             .collect();
         let before = snapshot(&app).await;
         let r = c.post_form(&format!("/org/persons/{id}"), &f).await;
-        assert_error_page(&r, StatusCode::FORBIDDEN, "職員情報の編集の権限がありません");
+        assert_error_page(
+            &r,
+            StatusCode::FORBIDDEN,
+            "職員情報の編集の権限がありません",
+        );
         let r = c
             .api(
                 Method::PUT,
@@ -538,7 +562,11 @@ async fn a_manager_edits_persons_of_its_own_unit_only() {
 
     // Nor may keiri be moved out of reach (to 総務係), nor a person created there.
     let before = snapshot(&app).await;
-    let moved = with(&person_fields(&app, "keiri").await, "unit", "jimu-somu-somu");
+    let moved = with(
+        &person_fields(&app, "keiri").await,
+        "unit",
+        "jimu-somu-somu",
+    );
     let r = c
         .api(
             Method::PUT,
@@ -553,8 +581,10 @@ async fn a_manager_edits_persons_of_its_own_unit_only() {
             Method::POST,
             "/api/v1/persons",
             &token,
-            Some(json!({"login": "outside.person", "name": "外部 太郎", "unit": "jimu-somu",
-                "employment": "regular"})),
+            Some(
+                json!({"login": "outside.person", "name": "外部 太郎", "unit": "jimu-somu",
+                "employment": "regular"}),
+            ),
         )
         .await;
     assert_json_error(&r, StatusCode::FORBIDDEN, "forbidden");
@@ -650,7 +680,14 @@ async fn only_ciso_and_chief_officer_edit_units_policy_and_accounts() {
     let jimu = app.unit_id("jimu").await.to_string();
     let somu2 = app.person_id("somu2").await;
     let text = "1. 目的\n本文。\n2. 定義\n定義。\n";
-    for login in ["vciso", "sysadmin", "kansa", "shobocho", "zaimu.kacho", "somu"] {
+    for login in [
+        "vciso",
+        "sysadmin",
+        "kansa",
+        "shobocho",
+        "zaimu.kacho",
+        "somu",
+    ] {
         let mut c = app.login(login).await;
         let before = snapshot(&app).await;
         let denials = app.audit_count("permission.denied").await;
@@ -662,14 +699,26 @@ async fn only_ciso_and_chief_officer_edit_units_policy_and_accounts() {
             .await;
         assert_error_page(&r, StatusCode::FORBIDDEN, "組織の編集の権限がありません");
         let r = c.post_form("/policy/import", &[("text", text)]).await;
-        assert_error_page(&r, StatusCode::FORBIDDEN, "ポリシーの改定の権限がありません");
+        assert_error_page(
+            &r,
+            StatusCode::FORBIDDEN,
+            "ポリシーの改定の権限がありません",
+        );
         let r = c
             .post_form(&format!("/org/persons/{somu2}/reset-password"), &[])
             .await;
-        assert_error_page(&r, StatusCode::FORBIDDEN, "アカウント管理の権限がありません");
+        assert_error_page(
+            &r,
+            StatusCode::FORBIDDEN,
+            "アカウント管理の権限がありません",
+        );
         if login != "kansa" {
             let r = c.get("/audit/export?format=csv").await;
-            assert_error_page(&r, StatusCode::FORBIDDEN, "監査証跡の出力の権限がありません");
+            assert_error_page(
+                &r,
+                StatusCode::FORBIDDEN,
+                "監査証跡の出力の権限がありません",
+            );
         }
         assert_eq!(snapshot(&app).await, before, "{login}: nothing written");
         let expected = if login == "kansa" { 3 } else { 4 };
@@ -682,7 +731,10 @@ async fn only_ciso_and_chief_officer_edit_units_policy_and_accounts() {
         let org = c.get("/org").await;
         assert!(!org.body.contains("action=\"/org/units\""), "{login}");
         let policy = c.get("/policy").await;
-        assert!(!policy.body.contains("action=\"/policy/import\""), "{login}");
+        assert!(
+            !policy.body.contains("action=\"/policy/import\""),
+            "{login}"
+        );
         let person = c.get(&format!("/org/persons/{somu2}")).await;
         assert!(!person.body.contains("reset-password"), "{login}");
     }
@@ -705,13 +757,17 @@ async fn only_ciso_and_chief_officer_edit_units_policy_and_accounts() {
         let r = c.post_form("/policy/import", &[("text", text)]).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{login}: {}", r.body);
         assert_eq!(app.count("policy_version").await, versions + 1);
-        let hash_before = mamori_db::auth::password_hash(&app.db, somu2).await.unwrap();
+        let hash_before = mamori_db::auth::password_hash(&app.db, somu2)
+            .await
+            .unwrap();
         let r = c
             .post_form(&format!("/org/persons/{somu2}/reset-password"), &[])
             .await;
         assert_eq!(r.status, StatusCode::OK, "{login}: {}", r.body);
         assert_ne!(
-            mamori_db::auth::password_hash(&app.db, somu2).await.unwrap(),
+            mamori_db::auth::password_hash(&app.db, somu2)
+                .await
+                .unwrap(),
             hash_before
         );
         let exports = app.audit_count("audit.export").await;
@@ -733,17 +789,31 @@ async fn grants_are_limited_to_roles_the_granter_may_grant() {
 
     // The form offers only grantable roles.
     let page = c.get(&format!("/org/persons/{keiri}")).await;
-    assert!(page.body.contains("value=\"system_staff\""), "{}", page.body);
+    assert!(
+        page.body.contains("value=\"system_staff\""),
+        "{}",
+        page.body
+    );
     assert!(!page.body.contains("value=\"ciso\""));
     assert!(!page.body.contains("value=\"security_manager\""));
 
     let before = snapshot(&app).await;
     let denials = app.audit_count("permission.denied").await;
-    for role in ["ciso", "vice_ciso", "chief_officer", "auditor", "security_manager"] {
+    for role in [
+        "ciso",
+        "vice_ciso",
+        "chief_officer",
+        "auditor",
+        "security_manager",
+    ] {
         let r = c
             .post_form(
                 &format!("/org/persons/{keiri}/assignments"),
-                &[("role", role), ("unit", "jimu-zaimu"), ("valid_from", "2026-04-01")],
+                &[
+                    ("role", role),
+                    ("unit", "jimu-zaimu"),
+                    ("valid_from", "2026-04-01"),
+                ],
             )
             .await;
         assert_error_page(&r, StatusCode::FORBIDDEN, "役割の割当ての権限がありません");
@@ -761,7 +831,11 @@ async fn grants_are_limited_to_roles_the_granter_may_grant() {
     let r = c
         .post_form(
             &format!("/org/persons/{keiri}/assignments"),
-            &[("role", "staff"), ("unit", "jimu-somu"), ("valid_from", "2026-04-01")],
+            &[
+                ("role", "staff"),
+                ("unit", "jimu-somu"),
+                ("valid_from", "2026-04-01"),
+            ],
         )
         .await;
     assert_error_page(&r, StatusCode::FORBIDDEN, "役割の割当ての権限がありません");
@@ -820,7 +894,10 @@ async fn grants_are_limited_to_roles_the_granter_may_grant() {
             ("staff".to_owned(), "2026-04-01".to_owned(), None),
         ]
     );
-    assert_eq!(app.audit_count("assignment.create").await, 2 + demo_grants(&app).await);
+    assert_eq!(
+        app.audit_count("assignment.create").await,
+        2 + demo_grants(&app).await
+    );
 
     // The CISO may grant CISO.
     let mut ciso = app.login("ciso").await;
@@ -828,7 +905,11 @@ async fn grants_are_limited_to_roles_the_granter_may_grant() {
     let r = ciso
         .post_form(
             &format!("/org/persons/{keiri}/assignments"),
-            &[("role", "ciso"), ("unit", "kyonan"), ("valid_from", "2026-04-01")],
+            &[
+                ("role", "ciso"),
+                ("unit", "kyonan"),
+                ("valid_from", "2026-04-01"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);

@@ -42,7 +42,13 @@ async fn a_token_authenticates_and_me_describes_the_caller() {
         ])
     );
     // No credential material in the answer.
-    for secret in ["password_hash", "totp_secret", "token_hash", "csrf", "$argon2"] {
+    for secret in [
+        "password_hash",
+        "totp_secret",
+        "token_hash",
+        "csrf",
+        "$argon2",
+    ] {
         assert!(!r.body.contains(secret), "{secret}: {}", r.body);
     }
     // The scheme name is case-insensitive.
@@ -90,7 +96,9 @@ async fn a_token_revoked_in_the_ui_is_refused_with_401_json() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(
-        api.api(Method::GET, "/api/v1/me", &token, None).await.status,
+        api.api(Method::GET, "/api/v1/me", &token, None)
+            .await
+            .status,
         StatusCode::OK
     );
 
@@ -141,8 +149,10 @@ async fn forged_unknown_and_malformed_credentials_get_401_json() {
             (
                 Method::POST,
                 "/api/v1/persons",
-                Some(json!({"login": "forged.user", "name": "偽造 太郎", "unit": "jimu",
-                    "employment": "regular"})),
+                Some(
+                    json!({"login": "forged.user", "name": "偽造 太郎", "unit": "jimu",
+                    "employment": "regular"}),
+                ),
             ),
         ] {
             let mut b = Request::builder().method(method).uri(path);
@@ -217,7 +227,10 @@ async fn persons_come_fifty_to_a_page() {
             .map(|p| p["id"].as_i64().unwrap())
             .collect()
     };
-    let first = c.api(Method::GET, "/api/v1/persons", &token, None).await.json();
+    let first = c
+        .api(Method::GET, "/api/v1/persons", &token, None)
+        .await
+        .json();
     assert_eq!(first["total"], 61);
     assert_eq!(first["page"], 1);
     assert_eq!(first["per_page"], 50);
@@ -367,13 +380,26 @@ async fn api_writes_are_audited_with_the_request_id() {
 /// Every API route with a concrete path to try, as the router serves it. The test below fails
 /// when this list and the OpenAPI document differ, and when a route outside it answers.
 fn api_routes(person: i64) -> Vec<(Route, String, Option<Value>)> {
-    let assignment = json!({"role": "staff", "unit": "jimu-zaimu-keiri", "valid_from": "2026-04-01"});
+    let assignment =
+        json!({"role": "staff", "unit": "jimu-zaimu-keiri", "valid_from": "2026-04-01"});
     vec![
-        (route("get", "/api/v1/openapi.json"), "/api/v1/openapi.json".into(), None),
+        (
+            route("get", "/api/v1/openapi.json"),
+            "/api/v1/openapi.json".into(),
+            None,
+        ),
         (route("get", "/api/v1/me"), "/api/v1/me".into(), None),
         (route("get", "/api/v1/units"), "/api/v1/units".into(), None),
-        (route("get", "/api/v1/persons"), "/api/v1/persons".into(), None),
-        (route("post", "/api/v1/persons"), "/api/v1/persons".into(), Some(new_person(7))),
+        (
+            route("get", "/api/v1/persons"),
+            "/api/v1/persons".into(),
+            None,
+        ),
+        (
+            route("post", "/api/v1/persons"),
+            "/api/v1/persons".into(),
+            Some(new_person(7)),
+        ),
         (
             route("get", "/api/v1/persons/{id}"),
             format!("/api/v1/persons/{person}"),
@@ -382,8 +408,10 @@ fn api_routes(person: i64) -> Vec<(Route, String, Option<Value>)> {
         (
             route("put", "/api/v1/persons/{id}"),
             format!("/api/v1/persons/{person}"),
-            Some(json!({"login": "keiri", "staff_no": "0009", "name": "小林 明美",
-                "unit": "jimu-zaimu-keiri", "employment": "regular"})),
+            Some(
+                json!({"login": "keiri", "staff_no": "0009", "name": "小林 明美",
+                "unit": "jimu-zaimu-keiri", "employment": "regular"}),
+            ),
         ),
         (
             route("get", "/api/v1/persons/{id}/assignments"),
@@ -395,8 +423,16 @@ fn api_routes(person: i64) -> Vec<(Route, String, Option<Value>)> {
             format!("/api/v1/persons/{person}/assignments"),
             Some(assignment),
         ),
-        (route("get", "/api/v1/assignments"), "/api/v1/assignments".into(), None),
-        (route("get", "/api/v1/policy"), "/api/v1/policy".into(), None),
+        (
+            route("get", "/api/v1/assignments"),
+            "/api/v1/assignments".into(),
+            None,
+        ),
+        (
+            route("get", "/api/v1/policy"),
+            "/api/v1/policy".into(),
+            None,
+        ),
         (route("get", "/api/v1/audit"), "/api/v1/audit".into(), None),
     ]
 }
@@ -427,8 +463,14 @@ async fn the_openapi_document_describes_every_api_route() {
     let documented = documented_operations(&doc);
     for (method, path) in &documented {
         let op = &doc["paths"][path][method];
-        assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path}");
-        assert!(op["tags"].as_array().is_some_and(|t| !t.is_empty()), "{method} {path}");
+        assert!(
+            op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+            "{method} {path}"
+        );
+        assert!(
+            op["tags"].as_array().is_some_and(|t| !t.is_empty()),
+            "{method} {path}"
+        );
         assert!(path.starts_with("/api/v1/"), "{path}");
     }
 
@@ -446,7 +488,10 @@ async fn the_openapi_document_describes_every_api_route() {
             r.body
         );
     }
-    assert_eq!(tried, documented, "the document lists exactly the routes served");
+    assert_eq!(
+        tried, documented,
+        "the document lists exactly the routes served"
+    );
     // And the routers' source declares no API route outside the document.
     let declared: BTreeSet<Route> = declared_routes()
         .into_iter()
@@ -468,7 +513,12 @@ async fn the_openapi_document_describes_every_api_route() {
                 continue;
             }
             let r = c
-                .api(Method::from_bytes(m.as_bytes()).unwrap(), &concrete, &token, None)
+                .api(
+                    Method::from_bytes(m.as_bytes()).unwrap(),
+                    &concrete,
+                    &token,
+                    None,
+                )
                 .await;
             assert_json_error(&r, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
         }

@@ -11,11 +11,15 @@ use http::{Method, Request, StatusCode, header};
 use serde_json::json;
 
 use crate::common::{Client, Resp, TestApp, test_config};
-use crate::support::{
-    assert_error_page, assert_json_error, has_japanese, snapshot, strip_tags,
-};
+use crate::support::{assert_error_page, assert_json_error, has_japanese, snapshot, strip_tags};
 
-async fn raw(c: &mut Client, method: Method, path: &str, ctype: Option<&str>, body: Vec<u8>) -> Resp {
+async fn raw(
+    c: &mut Client,
+    method: Method,
+    path: &str,
+    ctype: Option<&str>,
+    body: Vec<u8>,
+) -> Resp {
     let mut b = Request::builder()
         .method(method)
         .uri(path)
@@ -60,13 +64,29 @@ async fn malformed_json_is_a_json_error_and_writes_nothing() {
     for (method, path) in &targets {
         // Not JSON at all: 400, naming where it broke.
         for body in ["{", "not json", "{\"login\": }", "\u{feff}{}x"] {
-            let r = api_raw(&mut c, method.clone(), path, &token, Some("application/json"), body).await;
+            let r = api_raw(
+                &mut c,
+                method.clone(),
+                path,
+                &token,
+                Some("application/json"),
+                body,
+            )
+            .await;
             let msg = assert_json_error(&r, StatusCode::BAD_REQUEST, "bad_request");
             assert!(msg.contains("JSON"), "{path} {body}: {msg}");
         }
         // JSON, but not the expected document: 422, naming the field where known.
         for body in ["[]", "null", "42", "{}", "{\"login\": 5, \"name\": \"x\"}"] {
-            let r = api_raw(&mut c, method.clone(), path, &token, Some("application/json"), body).await;
+            let r = api_raw(
+                &mut c,
+                method.clone(),
+                path,
+                &token,
+                Some("application/json"),
+                body,
+            )
+            .await;
             let msg = assert_json_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable");
             if body == "{}" {
                 assert!(msg.contains("必須の項目"), "{path}: {msg}");
@@ -119,16 +139,35 @@ async fn invalid_values_through_the_api_are_named_in_japanese() {
         } else {
             StatusCode::BAD_REQUEST
         };
-        let code = if status == StatusCode::CONFLICT { "conflict" } else { "bad_request" };
+        let code = if status == StatusCode::CONFLICT {
+            "conflict"
+        } else {
+            "bad_request"
+        };
         let msg = assert_json_error(&r, status, code);
         assert!(msg.contains(expected), "{body}: {msg}");
     }
     for (body, expected) in [
-        (json!({"role": "superuser", "unit": "jimu", "valid_from": "2026-04-01"}), "役割「superuser」"),
-        (json!({"role": "staff", "unit": "nosuch", "valid_from": "2026-04-01"}), "組織コード"),
-        (json!({"role": "staff", "unit": "jimu", "valid_from": "2026-13-45"}), "開始日"),
-        (json!({"role": "staff", "unit": "jimu", "valid_from": "いつか"}), "開始日"),
-        (json!({"role": "staff", "unit": "jimu", "valid_from": ""}), "開始日"),
+        (
+            json!({"role": "superuser", "unit": "jimu", "valid_from": "2026-04-01"}),
+            "役割「superuser」",
+        ),
+        (
+            json!({"role": "staff", "unit": "nosuch", "valid_from": "2026-04-01"}),
+            "組織コード",
+        ),
+        (
+            json!({"role": "staff", "unit": "jimu", "valid_from": "2026-13-45"}),
+            "開始日",
+        ),
+        (
+            json!({"role": "staff", "unit": "jimu", "valid_from": "いつか"}),
+            "開始日",
+        ),
+        (
+            json!({"role": "staff", "unit": "jimu", "valid_from": ""}),
+            "開始日",
+        ),
         (
             json!({"role": "staff", "unit": "jimu", "valid_from": "2026-04-01", "valid_to": "2025-04-01"}),
             "終了日は開始日以降",
@@ -147,14 +186,46 @@ async fn invalid_values_through_the_api_are_named_in_japanese() {
     }
     // Query strings: a bad page number, date, sequence or export format.
     for (path, status, code) in [
-        ("/api/v1/persons?page=abc", StatusCode::BAD_REQUEST, "bad_request"),
-        ("/api/v1/persons?unit=nosuch", StatusCode::BAD_REQUEST, "bad_request"),
-        ("/api/v1/audit?from=yesterday", StatusCode::BAD_REQUEST, "bad_request"),
-        ("/api/v1/audit?before=x", StatusCode::BAD_REQUEST, "bad_request"),
-        ("/api/v1/audit?format=xml", StatusCode::BAD_REQUEST, "bad_request"),
-        ("/api/v1/persons/abc", StatusCode::BAD_REQUEST, "bad_request"),
-        ("/api/v1/persons/99999999999999999999", StatusCode::BAD_REQUEST, "bad_request"),
-        ("/api/v1/persons/987654321", StatusCode::NOT_FOUND, "not_found"),
+        (
+            "/api/v1/persons?page=abc",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "/api/v1/persons?unit=nosuch",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "/api/v1/audit?from=yesterday",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "/api/v1/audit?before=x",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "/api/v1/audit?format=xml",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "/api/v1/persons/abc",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "/api/v1/persons/99999999999999999999",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "/api/v1/persons/987654321",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
     ] {
         let r = c.api(Method::GET, path, &token, None).await;
         assert_json_error(&r, status, code);
@@ -172,9 +243,26 @@ async fn wrong_content_types_are_415() {
     let person = json!({"login": "wrong.type", "name": "形式 違い", "unit": "jimu",
         "employment": "regular"})
     .to_string();
-    for ct in [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/xml")] {
-        let r = api_raw(&mut c, Method::POST, "/api/v1/persons", &token, ct, person.clone()).await;
-        let msg = assert_json_error(&r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    for ct in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("application/xml"),
+    ] {
+        let r = api_raw(
+            &mut c,
+            Method::POST,
+            "/api/v1/persons",
+            &token,
+            ct,
+            person.clone(),
+        )
+        .await;
+        let msg = assert_json_error(
+            &r,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        );
         assert!(msg.contains("JSON"), "{msg}");
     }
     // Forms sent as JSON, text or multipart.
@@ -191,9 +279,23 @@ async fn wrong_content_types_are_415() {
         Some("text/plain"),
         Some("multipart/form-data; boundary=x"),
     ] {
-        let r = raw(&mut c, Method::POST, "/org/persons", ct, form.clone().into_bytes()).await;
+        let r = raw(
+            &mut c,
+            Method::POST,
+            "/org/persons",
+            ct,
+            form.clone().into_bytes(),
+        )
+        .await;
         assert_error_page(&r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "形式");
-        let r = raw(&mut c, Method::POST, "/login", ct, b"login=somu&password=x".to_vec()).await;
+        let r = raw(
+            &mut c,
+            Method::POST,
+            "/login",
+            ct,
+            b"login=somu&password=x".to_vec(),
+        )
+        .await;
         assert_error_page(&r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "形式");
     }
     assert_eq!(snapshot(&app).await, before, "nothing written");
@@ -222,7 +324,12 @@ async fn oversized_bodies_are_413() {
         .await;
     let msg = assert_json_error(&r, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
     assert!(msg.contains("上限"), "{msg}");
-    for path in ["/org/persons", "/policy/import", "/org/units", "/account/tokens"] {
+    for path in [
+        "/org/persons",
+        "/policy/import",
+        "/org/units",
+        "/account/tokens",
+    ] {
         let body = crate::common::form_body(&[
             ("csrf", &csrf),
             ("login", "big.one"),
@@ -239,7 +346,11 @@ async fn oversized_bodies_are_413() {
             body.into_bytes(),
         )
         .await;
-        assert_error_page(&r, StatusCode::PAYLOAD_TOO_LARGE, "送信されたデータが大きすぎます");
+        assert_error_page(
+            &r,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "送信されたデータが大きすぎます",
+        );
     }
     let mut anonymous = app.client();
     let body = crate::common::form_body(&[("login", "somu"), ("password", &big)]);
@@ -251,7 +362,11 @@ async fn oversized_bodies_are_413() {
         body.into_bytes(),
     )
     .await;
-    assert_error_page(&r, StatusCode::PAYLOAD_TOO_LARGE, "送信されたデータが大きすぎます");
+    assert_error_page(
+        &r,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "送信されたデータが大きすぎます",
+    );
     assert_eq!(snapshot(&app).await, before, "nothing written");
     // Just under the limit still works.
     let r = c
@@ -267,12 +382,24 @@ async fn unknown_routes_and_methods() {
     let mut anonymous = app.client();
     let mut c = app.login("somu").await;
     for client in [&mut anonymous, &mut c] {
-        for path in ["/no-such-page", "/org/nothing/here", "/assets/other.css", "/%E3%81%82"] {
+        for path in [
+            "/no-such-page",
+            "/org/nothing/here",
+            "/assets/other.css",
+            "/%E3%81%82",
+        ] {
             let r = client.get(path).await;
             assert_error_page(&r, StatusCode::NOT_FOUND, "ページが見つかりません");
             assert!(r.body.contains("問合せ番号"), "{}", r.body);
         }
-        let r = raw(client, Method::POST, "/no-such-form", Some("application/x-www-form-urlencoded"), Vec::new()).await;
+        let r = raw(
+            client,
+            Method::POST,
+            "/no-such-form",
+            Some("application/x-www-form-urlencoded"),
+            Vec::new(),
+        )
+        .await;
         assert_error_page(&r, StatusCode::NOT_FOUND, "ページが見つかりません");
         for path in ["/api/v1/nothing", "/api/v2/me", "/api/"] {
             let r = client.get(path).await;
@@ -283,13 +410,25 @@ async fn unknown_routes_and_methods() {
     assert_json_error(&r, StatusCode::NOT_FOUND, "not_found");
     // A known path with a method it does not take.
     let r = raw(&mut c, Method::DELETE, "/org", None, Vec::new()).await;
-    assert_error_page(&r, StatusCode::METHOD_NOT_ALLOWED, "この方法では操作できません");
+    assert_error_page(
+        &r,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "この方法では操作できません",
+    );
     let r = c.get("/logout").await;
-    assert_error_page(&r, StatusCode::METHOD_NOT_ALLOWED, "この方法では操作できません");
+    assert_error_page(
+        &r,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "この方法では操作できません",
+    );
     let r = c.api(Method::DELETE, "/api/v1/me", &token, None).await;
     assert_json_error(&r, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
     // Ids that are not numbers.
-    for path in ["/org/persons/abc", "/org/persons/99999999999999999999", "/policy/versions/x"] {
+    for path in [
+        "/org/persons/abc",
+        "/org/persons/99999999999999999999",
+        "/policy/versions/x",
+    ] {
         let r = c.get(path).await;
         assert_error_page(&r, StatusCode::BAD_REQUEST, "入力内容に誤りがあります");
     }
@@ -327,31 +466,76 @@ async fn malformed_forms_are_answered_in_japanese_and_change_nothing() {
     let bad: Vec<(String, Vec<(&str, &str)>, &str)> = vec![
         ("/org/persons".into(), person("name", "<omit>"), "「name」"),
         ("/org/persons".into(), person("unit", "<omit>"), "「unit」"),
-        ("/org/persons".into(), person("login", "Bad Login!"), "ログインID「Bad Login!」は使用できません"),
-        ("/org/persons".into(), person("unit", "nosuch"), "組織コード「nosuch」はありません"),
-        ("/org/persons".into(), person("employment", "正社員"), "雇用形態「正社員」"),
-        ("/org/persons".into(), person("status", "休職"), "在職状況「休職」"),
-        ("/org/persons".into(), person("email", "not-an-address"), "メールアドレス"),
-        ("/org/persons".into(), person("name", "　"), "氏名は1〜100文字"),
-        (format!("/org/persons/{keiri}"), person("unit", "<omit>"), "「unit」"),
+        (
+            "/org/persons".into(),
+            person("login", "Bad Login!"),
+            "ログインID「Bad Login!」は使用できません",
+        ),
+        (
+            "/org/persons".into(),
+            person("unit", "nosuch"),
+            "組織コード「nosuch」はありません",
+        ),
+        (
+            "/org/persons".into(),
+            person("employment", "正社員"),
+            "雇用形態「正社員」",
+        ),
+        (
+            "/org/persons".into(),
+            person("status", "休職"),
+            "在職状況「休職」",
+        ),
+        (
+            "/org/persons".into(),
+            person("email", "not-an-address"),
+            "メールアドレス",
+        ),
+        (
+            "/org/persons".into(),
+            person("name", "　"),
+            "氏名は1〜100文字",
+        ),
+        (
+            format!("/org/persons/{keiri}"),
+            person("unit", "<omit>"),
+            "「unit」",
+        ),
         (
             format!("/org/persons/{keiri}/assignments"),
-            vec![("role", "superuser"), ("unit", "jimu-zaimu"), ("valid_from", "2026-04-01")],
+            vec![
+                ("role", "superuser"),
+                ("unit", "jimu-zaimu"),
+                ("valid_from", "2026-04-01"),
+            ],
             "役割「superuser」は認識できません",
         ),
         (
             format!("/org/persons/{keiri}/assignments"),
-            vec![("role", "staff"), ("unit", "jimu-zaimu"), ("valid_from", "2026-02-30")],
+            vec![
+                ("role", "staff"),
+                ("unit", "jimu-zaimu"),
+                ("valid_from", "2026-02-30"),
+            ],
             "開始日",
         ),
         (
             format!("/org/persons/{keiri}/assignments"),
-            vec![("role", "staff"), ("unit", "jimu-zaimu"), ("valid_from", "平成40年1月1日")],
+            vec![
+                ("role", "staff"),
+                ("unit", "jimu-zaimu"),
+                ("valid_from", "平成40年1月1日"),
+            ],
             "開始日",
         ),
         (
             format!("/org/persons/{keiri}/assignments"),
-            vec![("role", "staff"), ("unit", "jimu-zaimu"), ("valid_from", "2026-04-01"), ("valid_to", "2026-03-31")],
+            vec![
+                ("role", "staff"),
+                ("unit", "jimu-zaimu"),
+                ("valid_from", "2026-04-01"),
+                ("valid_to", "2026-03-31"),
+            ],
             "終了日は開始日以降の日付にしてください",
         ),
         (
@@ -364,23 +548,60 @@ async fn malformed_forms_are_answered_in_japanese_and_change_nothing() {
             vec![("last_day", "来年")],
             "終了日",
         ),
-        ("/org/units".into(), vec![("parent_id", "abc"), ("code", "x"), ("name", "課")], "数値"),
-        ("/org/units".into(), vec![("parent_id", &jimu), ("code", "日本語"), ("name", "課")], "組織コード"),
-        ("/org/units".into(), vec![("parent_id", &jimu), ("code", "ok-code"), ("name", "")], "組織名"),
-        ("/org/units".into(), vec![("parent_id", "987654321"), ("code", "ok-code"), ("name", "課")], "上位組織が見つかりません"),
+        (
+            "/org/units".into(),
+            vec![("parent_id", "abc"), ("code", "x"), ("name", "課")],
+            "数値",
+        ),
+        (
+            "/org/units".into(),
+            vec![("parent_id", &jimu), ("code", "日本語"), ("name", "課")],
+            "組織コード",
+        ),
+        (
+            "/org/units".into(),
+            vec![("parent_id", &jimu), ("code", "ok-code"), ("name", "")],
+            "組織名",
+        ),
+        (
+            "/org/units".into(),
+            vec![
+                ("parent_id", "987654321"),
+                ("code", "ok-code"),
+                ("name", "課"),
+            ],
+            "上位組織が見つかりません",
+        ),
         ("/policy/import".into(), vec![("text", "")], "本文"),
-        ("/policy/import".into(), vec![("note", "本文なし")], "「text」"),
+        (
+            "/policy/import".into(),
+            vec![("note", "本文なし")],
+            "「text」",
+        ),
     ];
     for (path, fields, expected) in &bad {
         let r = c.post_form(path, fields).await;
-        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path} {fields:?}: {}", r.body);
+        assert_eq!(
+            r.status,
+            StatusCode::BAD_REQUEST,
+            "{path} {fields:?}: {}",
+            r.body
+        );
         assert_error_page(&r, StatusCode::BAD_REQUEST, expected);
         assert!(r.body.contains("入力内容に誤りがあります"), "{}", r.body);
     }
     // Forms that show their own page with the error.
     for (path, fields, expected) in [
         ("/account/tokens", vec![("name", "")], "トークンの名前"),
-        ("/account/password", vec![("current", "wrong"), ("new_password", "x"), ("confirm", "x")], "現在のパスワードが正しくありません"),
+        (
+            "/account/password",
+            vec![
+                ("current", "wrong"),
+                ("new_password", "x"),
+                ("confirm", "x"),
+            ],
+            "現在のパスワードが正しくありません",
+        ),
     ] {
         let r = c.post_form(path, &fields).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}");
@@ -390,9 +611,15 @@ async fn malformed_forms_are_answered_in_japanese_and_change_nothing() {
     for (path, expected) in [
         ("/audit?from=yesterday", "入力内容に誤りがあります"),
         ("/audit?before=x", "入力内容に誤りがあります"),
-        ("/audit/export?format=xml", "出力形式「xml」には対応していません"),
+        (
+            "/audit/export?format=xml",
+            "出力形式「xml」には対応していません",
+        ),
         ("/org/persons?page=abc", "入力内容に誤りがあります"),
-        ("/org/persons?unit=nosuch", "組織コード「nosuch」はありません"),
+        (
+            "/org/persons?unit=nosuch",
+            "組織コード「nosuch」はありません",
+        ),
     ] {
         let r = c.get(path).await;
         assert_error_page(&r, StatusCode::BAD_REQUEST, expected);
@@ -407,8 +634,11 @@ async fn expired_or_forged_cookies_and_tokens() {
     let mut c = app.login("tokatsu").await;
     let csrf = c.csrf.clone().unwrap();
     let mut half = app.client();
-    half.post_form("/login", &[("login", "ciso"), ("password", crate::common::PASSWORD)])
-        .await;
+    half.post_form(
+        "/login",
+        &[("login", "ciso"), ("password", crate::common::PASSWORD)],
+    )
+    .await;
     half.get("/login/enroll").await;
     let before = snapshot(&app).await;
     let fields = [
@@ -420,13 +650,18 @@ async fn expired_or_forged_cookies_and_tokens() {
     ];
     // A forged cookie: pages send the browser to the login page, forms are refused.
     let mut forged = app.client();
-    forged.cookies.insert("mamori_session".into(), "forged-session-id".into());
+    forged
+        .cookies
+        .insert("mamori_session".into(), "forged-session-id".into());
     let r = forged.get("/org/persons").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.location(), Some("/login"));
     let r = forged.post_form("/org/persons", &fields).await;
     assert_error_page(&r, StatusCode::UNAUTHORIZED, "ログインが必要です");
-    assert!(r.body.contains("href=\"/login\""), "a way back to the login page");
+    assert!(
+        r.body.contains("href=\"/login\""),
+        "a way back to the login page"
+    );
 
     // An expired session: the same, and the stale session is removed.
     sqlx::query("UPDATE session SET expires_at = $1 WHERE stage = 'full'")
@@ -438,7 +673,11 @@ async fn expired_or_forged_cookies_and_tokens() {
     with_csrf.push(("csrf", &csrf));
     let r = c.post_form("/org/persons", &with_csrf).await;
     assert_error_page(&r, StatusCode::UNAUTHORIZED, "ログインが必要です");
-    assert_eq!(app.count("session").await, 1, "only the half-finished login's");
+    assert_eq!(
+        app.count("session").await,
+        1,
+        "only the half-finished login's"
+    );
     assert_eq!(c.get("/").await.location(), Some("/login"));
 
     // A half-finished login (password only, second factor pending) opens no page or form.
@@ -454,8 +693,10 @@ async fn expired_or_forged_cookies_and_tokens() {
                 Method::POST,
                 "/api/v1/persons",
                 token,
-                Some(json!({"login": "forged.person", "name": "偽造 太郎", "unit": "jimu",
-                    "employment": "regular"})),
+                Some(
+                    json!({"login": "forged.person", "name": "偽造 太郎", "unit": "jimu",
+                    "employment": "regular"}),
+                ),
             )
             .await;
         assert_json_error(&r, StatusCode::UNAUTHORIZED, "unauthenticated");
@@ -468,10 +709,19 @@ async fn healthz_answers_ok_in_json() {
     let app = TestApp::new().await;
     let r = app.client().get("/healthz").await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
+    assert!(
+        r.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let v = r.json();
     assert_eq!(v["status"], "ok");
-    let backend = if crate::common::on_postgres() { "postgres" } else { "sqlite" };
+    let backend = if crate::common::on_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     assert_eq!(v["database"], backend);
 }
 
@@ -492,15 +742,24 @@ fn assert_security_headers(r: &Resp, what: &str) {
         "form-action 'self'",
         "base-uri 'none'",
     ] {
-        assert!(csp.contains(directive), "{what}: CSP lacks {directive}: {csp}");
+        assert!(
+            csp.contains(directive),
+            "{what}: CSP lacks {directive}: {csp}"
+        );
     }
     assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
     assert!(!csp.contains("unsafe-eval"), "{what}: {csp}");
-    assert!(!csp.contains("http"), "{what}: no other host in the CSP: {csp}");
+    assert!(
+        !csp.contains("http"),
+        "{what}: no other host in the CSP: {csp}"
+    );
     assert_eq!(h("x-frame-options"), "DENY", "{what}");
     assert_eq!(h("x-content-type-options"), "nosniff", "{what}");
     assert!(
-        matches!(h("referrer-policy").as_str(), "no-referrer" | "same-origin" | "strict-origin"),
+        matches!(
+            h("referrer-policy").as_str(),
+            "no-referrer" | "same-origin" | "strict-origin"
+        ),
         "{what}: {}",
         h("referrer-policy")
     );
@@ -511,7 +770,13 @@ async fn every_kind_of_response_carries_the_security_headers() {
     let app = TestApp::new().await;
     let token = app.token("somu").await;
     let mut anonymous = app.client();
-    for path in ["/login", "/healthz", "/assets/mamori.css", "/no-such-page", "/org"] {
+    for path in [
+        "/login",
+        "/healthz",
+        "/assets/mamori.css",
+        "/no-such-page",
+        "/org",
+    ] {
         let r = anonymous.get(path).await;
         assert_security_headers(&r, path);
     }
@@ -524,7 +789,12 @@ async fn every_kind_of_response_carries_the_security_headers() {
         let r = c.get(path).await;
         assert_security_headers(&r, path);
     }
-    for path in ["/api/v1/me", "/api/v1/audit", "/api/v1/nothing", "/api/v1/openapi.json"] {
+    for path in [
+        "/api/v1/me",
+        "/api/v1/audit",
+        "/api/v1/nothing",
+        "/api/v1/openapi.json",
+    ] {
         let r = c.api(Method::GET, path, &token, None).await;
         assert_security_headers(&r, path);
     }
@@ -536,7 +806,11 @@ fn attribute_values<'a>(html: &'a str, attr: &str) -> Vec<String> {
     html.split(marker.as_str())
         .skip(1)
         .filter_map(|rest: &'a str| rest.split('"').next())
-        .map(|v| v.replace("&amp;", "&").replace("&#x2f;", "/").replace("&#47;", "/"))
+        .map(|v| {
+            v.replace("&amp;", "&")
+                .replace("&#x2f;", "/")
+                .replace("&#47;", "/")
+        })
         .collect()
 }
 
@@ -579,7 +853,8 @@ async fn no_page_refers_to_another_host() {
     let r = c.post_form("/policy/import", &[("text", text)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 
-    let mut queue: VecDeque<String> = VecDeque::from(["/".to_owned(), "/assets/mamori.css".to_owned()]);
+    let mut queue: VecDeque<String> =
+        VecDeque::from(["/".to_owned(), "/assets/mamori.css".to_owned()]);
     let mut seen: BTreeSet<String> = queue.iter().cloned().collect();
     let mut pages = 0;
     let mut policy_text_seen = false;
@@ -608,14 +883,33 @@ async fn no_page_refers_to_another_host() {
         let lower = html.to_ascii_lowercase();
         // No script at all, no inline handlers or styles (the CSP would block them anyway).
         assert!(!lower.contains("<script"), "{path}: a script element");
-        assert!(!lower.contains("<iframe") && !lower.contains("<object") && !lower.contains("<embed"), "{path}");
+        assert!(
+            !lower.contains("<iframe") && !lower.contains("<object") && !lower.contains("<embed"),
+            "{path}"
+        );
         assert!(!lower.contains(" style=\""), "{path}: an inline style");
         assert!(!lower.contains("<style"), "{path}: an inline stylesheet");
-        for handler in [" onclick=", " onload=", " onerror=", " onsubmit=", " onchange="] {
+        for handler in [
+            " onclick=",
+            " onload=",
+            " onerror=",
+            " onsubmit=",
+            " onchange=",
+        ] {
             assert!(!lower.contains(handler), "{path}: {handler}");
         }
         // Every reference is to this origin.
-        for attr in ["href", "src", "action", "formaction", "srcset", "poster", "data", "xlink:href", "content"] {
+        for attr in [
+            "href",
+            "src",
+            "action",
+            "formaction",
+            "srcset",
+            "poster",
+            "data",
+            "xlink:href",
+            "content",
+        ] {
             for v in attribute_values(html, attr) {
                 if attr == "content" {
                     // <meta content="…">: only the viewport and charset kinds are used.
@@ -644,10 +938,18 @@ async fn no_page_refers_to_another_host() {
             } else {
                 // POST forms: same-origin actions, and the CSRF token is in every one.
                 let action = attribute_values(tag, "action");
-                assert!(action.iter().all(|a| a.starts_with('/') && !a.starts_with("//")), "{path}: {tag}");
+                assert!(
+                    action
+                        .iter()
+                        .all(|a| a.starts_with('/') && !a.starts_with("//")),
+                    "{path}: {tag}"
+                );
                 let body = form.split("</form>").next().unwrap_or_default();
                 if !action.iter().any(|a| a == "/login") {
-                    assert!(body.contains("name=\"csrf\""), "{path}: a form without the CSRF token: {tag}");
+                    assert!(
+                        body.contains("name=\"csrf\""),
+                        "{path}: a form without the CSRF token: {tag}"
+                    );
                 }
             }
         }
@@ -661,9 +963,23 @@ async fn no_page_refers_to_another_host() {
         }
         assert!(seen.len() < 1000, "the crawl does not end");
     }
-    assert!(pages > 50, "the crawl reached the whole site: {pages} pages, {seen:?}");
-    assert!(policy_text_seen, "the policy text with its web address was shown");
-    for expected in ["/org", "/org/roles", "/org/persons", "/policy", "/policy/versions", "/audit", "/account"] {
+    assert!(
+        pages > 50,
+        "the crawl reached the whole site: {pages} pages, {seen:?}"
+    );
+    assert!(
+        policy_text_seen,
+        "the policy text with its web address was shown"
+    );
+    for expected in [
+        "/org",
+        "/org/roles",
+        "/org/persons",
+        "/policy",
+        "/policy/versions",
+        "/audit",
+        "/account",
+    ] {
         assert!(seen.contains(expected), "{expected} was reached");
     }
 }

@@ -22,7 +22,14 @@ use crate::support::{Route, declared_routes, documented_operations, request_id, 
 
 /// Text that appears only in the second organisation's data: its name, unit names, person
 /// names, logins and e-mail domain, token name and policy text.
-const MARKERS: &[&str] = &["八ヶ岳南麓", "南麓", "鷲見", "zz.hokuto", "zz-hokuto", "hokuroku"];
+const MARKERS: &[&str] = &[
+    "八ヶ岳南麓",
+    "南麓",
+    "鷲見",
+    "zz.hokuto",
+    "zz-hokuto",
+    "hokuroku",
+];
 
 /// An id no row has.
 const MISSING: i64 = 987_654_321;
@@ -90,8 +97,20 @@ async fn second_org(app: &TestApp) -> OtherOrg {
     }
     // Staff numbers repeat the first organisation's (they are unique per organisation).
     let people = [
-        ("0001", "zz.hokuto.ciso", "鷲見 北斗", 1, Some((Role::Ciso, 0))),
-        ("0002", "zz.hokuto.kacho", "鷲見 東風", 2, Some((Role::SecurityManager, 2))),
+        (
+            "0001",
+            "zz.hokuto.ciso",
+            "鷲見 北斗",
+            1,
+            Some((Role::Ciso, 0)),
+        ),
+        (
+            "0002",
+            "zz.hokuto.kacho",
+            "鷲見 東風",
+            2,
+            Some((Role::SecurityManager, 2)),
+        ),
         ("0003", "zz.hokuto.staff", "鷲見 南天", 2, None),
         ("0004", "zz.hokuto.kyodo", "鷲見 西海", 3, None),
     ];
@@ -163,17 +182,20 @@ async fn second_org(app: &TestApp) -> OtherOrg {
         .post_form("/account/tokens", &[("name", "zz-hokuto-token")])
         .await;
     let token = r.by_id("new-token").unwrap();
-    let token_id: i64 = sqlx::query_scalar("SELECT id FROM api_token WHERE name = 'zz-hokuto-token'")
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap();
+    let token_id: i64 =
+        sqlx::query_scalar("SELECT id FROM api_token WHERE name = 'zz-hokuto-token'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
     let r = c
         .api(
             Method::PUT,
             &format!("/api/v1/persons/{}", persons[2]),
             &token,
-            Some(json!({"login": "zz.hokuto.staff", "staff_no": "0003", "name": "鷲見 南天",
-                "unit": "hokuroku-jimu-somu", "employment": "temporary"})),
+            Some(
+                json!({"login": "zz.hokuto.staff", "staff_no": "0003", "name": "鷲見 南天",
+                "unit": "hokuroku-jimu-somu", "employment": "temporary"}),
+            ),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -311,7 +333,11 @@ impl Prober<'_> {
             a.status, b.status,
             "{other} and {missing} are answered alike"
         );
-        assert_eq!(norm(&a), norm(&b), "{other} and {missing} are answered alike");
+        assert_eq!(
+            norm(&a),
+            norm(&b),
+            "{other} and {missing} are answered alike"
+        );
     }
 
     /// As [`Self::hidden`] for a value of the other organisation (a unit code or id, a login)
@@ -331,17 +357,29 @@ impl Prober<'_> {
         let a = self.send(&how, &path).await;
         let (how_b, path_b) = make(missing);
         let b = self.send(&how_b, &path_b).await;
-        assert_eq!(snapshot(self.app).await, before, "{path} {other}: nothing written");
+        assert_eq!(
+            snapshot(self.app).await,
+            before,
+            "{path} {other}: nothing written"
+        );
         assert_eq!(a.status, status, "{path} {other}: {}", a.body);
         // A number is not searched for: the page's own digits would match it.
         let echoed = |v: &str| !v.chars().all(|c| c.is_ascii_digit());
         let norm = |r: &Resp, v: &str| {
             let body = r.body.replace(&request_id(r), "<request-id>");
-            if echoed(v) { body.replace(v, "<value>") } else { body }
+            if echoed(v) {
+                body.replace(v, "<value>")
+            } else {
+                body
+            }
         };
         assert_clean_body(a.status, &norm(&a, other), &format!("{path} {other}"));
         assert_eq!(a.status, b.status, "{path}: {other} and {missing} alike");
-        assert_eq!(norm(&a, other), norm(&b, missing), "{path}: {other} and {missing} alike");
+        assert_eq!(
+            norm(&a, other),
+            norm(&b, missing),
+            "{path}: {other} and {missing} alike"
+        );
     }
 }
 
@@ -458,7 +496,11 @@ async fn no_route_reveals_another_organisation() {
             .await;
         assert_eq!(r.status, StatusCode::OK, "{q}");
         let r = p
-            .clean("/api/v1/audit", api(Method::GET), &format!("/api/v1/audit{q}"))
+            .clean(
+                "/api/v1/audit",
+                api(Method::GET),
+                &format!("/api/v1/audit{q}"),
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{q}");
         for e in r.json()["items"].as_array().unwrap() {
@@ -508,7 +550,11 @@ async fn no_route_reveals_another_organisation() {
         }
         p.hidden(
             "/org/persons/{id}/assignments",
-            form(&[("role", "ciso"), ("unit", "jimu"), ("valid_from", "2026-04-01")]),
+            form(&[
+                ("role", "ciso"),
+                ("unit", "jimu"),
+                ("valid_from", "2026-04-01"),
+            ]),
             &format!("/org/persons/{id}/assignments"),
             &format!("/org/persons/{MISSING}/assignments"),
             StatusCode::NOT_FOUND,
@@ -547,7 +593,11 @@ async fn no_route_reveals_another_organisation() {
         p.hidden_value(
             "/org/units",
             |parent| {
-                let f = form(&[("parent_id", parent), ("code", "new-unit"), ("name", "新設課")]);
+                let f = form(&[
+                    ("parent_id", parent),
+                    ("code", "new-unit"),
+                    ("name", "新設課"),
+                ]);
                 (f, "/org/units".to_owned())
             },
             &unit,
@@ -577,12 +627,19 @@ async fn no_route_reveals_another_organisation() {
         .clean("/org/persons", person_with_unit("jimu"), "/org/persons")
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let created = org::person_by_login(&app.db, "iso.new").await.unwrap().unwrap();
+    let created = org::person_by_login(&app.db, "iso.new")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(created.org_id, app.org_id);
     assert_eq!(created.unit_id, app.unit_id("jimu").await);
     // Own-account forms show only the viewer's own things.
     let r = p
-        .clean("/account/tokens", form(&[("name", "isolation")]), "/account/tokens")
+        .clean(
+            "/account/tokens",
+            form(&[("name", "isolation")]),
+            "/account/tokens",
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK);
     p.clean(
@@ -596,8 +653,12 @@ async fn no_route_reveals_another_organisation() {
     )
     .await;
     p.clean("/account/mfa", form(&[]), "/account/mfa").await;
-    p.clean("/account/recovery-codes", form(&[]), "/account/recovery-codes")
-        .await;
+    p.clean(
+        "/account/recovery-codes",
+        form(&[]),
+        "/account/recovery-codes",
+    )
+    .await;
     // A policy import makes the first organisation's next version; the other's stay as they were.
     let r = p
         .clean(
@@ -607,12 +668,11 @@ async fn no_route_reveals_another_organisation() {
         )
         .await;
     assert_eq!(r.location(), Some("/policy/versions/2"), "{}", r.body);
-    let theirs: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM policy_version WHERE org_id = $1")
-            .bind(other.org_id)
-            .fetch_one(app.db.pool())
-            .await
-            .unwrap();
+    let theirs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policy_version WHERE org_id = $1")
+        .bind(other.org_id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
     assert_eq!(theirs, other.versions);
     let r = p
         .clean("/policy/versions/{n}", Send::Page, "/policy/versions/2")
@@ -642,7 +702,11 @@ async fn no_route_reveals_another_organisation() {
         "?page=2&per_page=10",
     ] {
         let r = p
-            .clean("/api/v1/persons", api(Method::GET), &format!("/api/v1/persons{q}"))
+            .clean(
+                "/api/v1/persons",
+                api(Method::GET),
+                &format!("/api/v1/persons{q}"),
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{q}");
         for item in r.json()["items"].as_array().unwrap() {
@@ -650,9 +714,17 @@ async fn no_route_reveals_another_organisation() {
         }
     }
     let r = p
-        .clean("/api/v1/persons", api(Method::GET), "/api/v1/persons?per_page=200")
+        .clean(
+            "/api/v1/persons",
+            api(Method::GET),
+            "/api/v1/persons?per_page=200",
+        )
         .await;
-    assert_eq!(r.json()["total"], first_persons + 1, "the one created above");
+    assert_eq!(
+        r.json()["total"],
+        first_persons + 1,
+        "the one created above"
+    );
     p.hidden_value(
         "/api/v1/persons",
         |unit| (api(Method::GET), format!("/api/v1/persons?unit={unit}")),
@@ -664,8 +736,10 @@ async fn no_route_reveals_another_organisation() {
     let person_json = |unit: &str| {
         Send::Api(
             Method::POST,
-            Some(json!({"login": "iso.api", "name": "新規 次郎", "unit": unit,
-                "employment": "regular"})),
+            Some(
+                json!({"login": "iso.api", "name": "新規 次郎", "unit": unit,
+                "employment": "regular"}),
+            ),
         )
     };
     p.hidden_value(
@@ -678,7 +752,12 @@ async fn no_route_reveals_another_organisation() {
     .await;
     for id in &other.persons {
         for (method, template, path, body) in [
-            (Method::GET, "/api/v1/persons/{id}", format!("/api/v1/persons/{id}"), None),
+            (
+                Method::GET,
+                "/api/v1/persons/{id}",
+                format!("/api/v1/persons/{id}"),
+                None,
+            ),
             (
                 Method::PUT,
                 "/api/v1/persons/{id}",
@@ -711,7 +790,11 @@ async fn no_route_reveals_another_organisation() {
         }
     }
     let r = p
-        .clean("/api/v1/assignments", api(Method::GET), "/api/v1/assignments")
+        .clean(
+            "/api/v1/assignments",
+            api(Method::GET),
+            "/api/v1/assignments",
+        )
         .await;
     let items = r.json()["items"].as_array().unwrap().clone();
     assert!(!items.is_empty());
@@ -724,7 +807,11 @@ async fn no_route_reveals_another_organisation() {
         .await;
     assert_eq!(r.json()["versions"].as_array().unwrap().len(), 2);
     let r = p
-        .clean("/api/v1/openapi.json", api(Method::GET), "/api/v1/openapi.json")
+        .clean(
+            "/api/v1/openapi.json",
+            api(Method::GET),
+            "/api/v1/openapi.json",
+        )
         .await;
     let doc = r.json();
 
@@ -779,7 +866,12 @@ async fn no_route_reveals_another_organisation() {
     // The other organisation's token still works, and sees only its own organisation.
     let mut other_client = app.client();
     let r = other_client
-        .api(Method::GET, "/api/v1/persons?per_page=200", &other.token, None)
+        .api(
+            Method::GET,
+            "/api/v1/persons?per_page=200",
+            &other.token,
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["total"], 4);
@@ -799,5 +891,8 @@ async fn no_route_reveals_another_organisation() {
         "routes without an isolation check: {missed:?}"
     );
     let unknown: Vec<&Route> = p.covered.difference(&all).collect();
-    assert!(unknown.is_empty(), "tried routes that do not exist: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "tried routes that do not exist: {unknown:?}"
+    );
 }

@@ -68,7 +68,11 @@ pub fn assert_json_error(r: &Resp, status: StatusCode, code: &str) -> String {
     let err = &v["error"];
     assert_eq!(err["code"], code, "{}", r.body);
     let message = err["message"].as_str().unwrap_or_default().to_owned();
-    assert!(has_japanese(&message), "message not in Japanese: {}", r.body);
+    assert!(
+        has_japanese(&message),
+        "message not in Japanese: {}",
+        r.body
+    );
     assert_not_english(&message);
     assert_eq!(
         err["request_id"].as_str().unwrap_or_default(),
@@ -162,7 +166,9 @@ pub async fn snapshot(app: &TestApp) -> String {
             .fetch_all(pool)
             .await
             .unwrap();
-    format!("{units:?}\n{persons:?}\n{secrets:?}\n{assignments:?}\n{versions:?}\n{tokens:?}\n{codes:?}")
+    format!(
+        "{units:?}\n{persons:?}\n{secrets:?}\n{assignments:?}\n{versions:?}\n{tokens:?}\n{codes:?}"
+    )
 }
 
 /// A route as the routers declare it: method (lower case) and path template.
