@@ -413,6 +413,15 @@ async fn every_role_against_every_route() {
     assert!(refusals > 60, "the table refuses something: {refusals}");
 }
 
+/// A `permission.denied` entry: actor, actor id, refused action, request id, organisation.
+type DenialRow = (
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+
 #[tokio::test]
 async fn staff_cannot_open_the_audit_trail_and_the_refusal_is_recorded() {
     let app = TestApp::new().await;
@@ -442,13 +451,7 @@ async fn staff_cannot_open_the_audit_trail_and_the_refusal_is_recorded() {
     let api_rid = crate::support::request_id(&r);
 
     let somu = app.person_id("somu").await;
-    let rows: Vec<(
-        String,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-    )> = sqlx::query_as(
+    let rows: Vec<DenialRow> = sqlx::query_as(
         "SELECT actor, actor_id, object_id, request_id, org_id FROM audit_entry \
              WHERE action = 'permission.denied' ORDER BY seq",
     )

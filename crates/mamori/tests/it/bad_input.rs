@@ -436,6 +436,9 @@ async fn unknown_routes_and_methods() {
     assert_error_page(&r, StatusCode::NOT_FOUND, "ページが見つかりません");
 }
 
+/// A form to post: path, fields, and what the answer must say.
+type FormCase<'a> = (String, Vec<(&'a str, &'a str)>, &'a str);
+
 #[tokio::test]
 async fn malformed_forms_are_answered_in_japanese_and_change_nothing() {
     let app = TestApp::new().await;
@@ -463,7 +466,7 @@ async fn malformed_forms_are_answered_in_japanese_and_change_nothing() {
         f.retain(|(_, v)| *v != "<omit>");
         f
     };
-    let bad: Vec<(String, Vec<(&str, &str)>, &str)> = vec![
+    let bad: Vec<FormCase> = vec![
         ("/org/persons".into(), person("name", "<omit>"), "「name」"),
         ("/org/persons".into(), person("unit", "<omit>"), "「unit」"),
         (
