@@ -8,6 +8,7 @@
 
 mod admin_cli;
 mod auth;
+mod browser;
 mod common;
 mod netcheck_cli;
 mod sanitize_cli;
