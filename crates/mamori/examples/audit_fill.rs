@@ -57,7 +57,9 @@ fn entry(i: u64) -> NewEntry {
             object_type: "person".into(),
             object_id: Some(person.to_string()),
             before: Some(json!({"name": "望月 正和", "unit": "jimu-somu", "phone": "内線 2101"})),
-            after: Some(json!({"name": "望月 正和", "unit": "jimu-somu-joho", "phone": "内線 2150"})),
+            after: Some(
+                json!({"name": "望月 正和", "unit": "jimu-somu-joho", "phone": "内線 2150"}),
+            ),
             request_id,
         },
     }
