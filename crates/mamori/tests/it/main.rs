@@ -11,6 +11,7 @@ mod admin_cli;
 mod api;
 mod auth;
 mod bad_input;
+mod browser;
 mod common;
 mod isolation;
 mod netcheck_cli;
