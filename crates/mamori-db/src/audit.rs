@@ -440,7 +440,8 @@ mod tests {
     #[test]
     fn every_field_changes_the_hash() {
         let base = hash_v1(&sample());
-        let variants: Vec<Box<dyn Fn(&mut Entry)>> = vec![
+        type Edit = Box<dyn Fn(&mut Entry)>;
+        let variants: Vec<Edit> = vec![
             Box::new(|e| e.seq = 2),
             Box::new(|e| e.at.push('x')),
             Box::new(|e| e.org_id = None),

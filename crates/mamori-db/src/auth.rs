@@ -363,23 +363,38 @@ pub async fn revoke_token(conn: &mut AnyConnection, person: i64, id: i64) -> DbR
     Ok(done.rows_affected() == 1)
 }
 
-/// The active person owning an unrevoked token with this hash.
-pub async fn person_by_token(db: &Db, hash: &str) -> DbResult<Option<(i64, Person)>> {
-    let row = sqlx::query(
-        "SELECT id, person_id FROM api_token WHERE token_hash = $1 AND revoked_at IS NULL",
-    )
-    .bind(hash)
-    .fetch_optional(db.pool())
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let token_id: i64 = row.try_get(0)?;
-    let person_id: i64 = row.try_get(1)?;
-    let sql = format!("SELECT {PERSON_COLUMNS} FROM person WHERE id = $1 AND status = 'active'");
-    let p: Option<Person> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(person_id)
+/// A token found by its hash: its id and when it was last used.
+#[derive(Debug, Clone)]
+pub struct TokenUse {
+    /// Token id.
+    pub id: i64,
+    /// Last use (UTC), if any.
+    pub last_used_at: Option<String>,
+}
+
+/// The active person owning an unrevoked token with this hash (one query).
+pub async fn person_by_token(db: &Db, hash: &str) -> DbResult<Option<(TokenUse, Person)>> {
+    let columns: Vec<String> = PERSON_COLUMNS
+        .split(',')
+        .map(|c| format!("p.{}", c.trim()))
+        .collect();
+    let sql = format!(
+        "SELECT t.id AS token_id, t.last_used_at AS token_last_used_at, {} FROM api_token t \
+         JOIN person p ON p.id = t.person_id \
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND p.status = 'active'",
+        columns.join(", ")
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(hash)
         .fetch_optional(db.pool())
         .await?;
-    Ok(p.map(|p| (token_id, p)))
+    let Some(row) = row else { return Ok(None) };
+    let token = TokenUse {
+        id: row.try_get("token_id")?,
+        last_used_at: row.try_get("token_last_used_at")?,
+    };
+    let person = <Person as sqlx::FromRow<'_, sqlx::any::AnyRow>>::from_row(&row)?;
+    Ok(Some((token, person)))
 }
 
 /// Notes a token's use (at most once a minute per token matters; callers may skip it).

@@ -115,11 +115,52 @@ pub async fn run(db: &Db) -> DbResult<usize> {
 }
 
 /// Every migration, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation: organisations, units, persons, roles, auth, audit trail, policy",
-    steps: V1,
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation: organisations, units, persons, roles, auth, audit trail, policy",
+        steps: V1,
+    },
+    Migration {
+        version: 2,
+        name: "organisation generation: bumped by the database on every unit or role change",
+        steps: V2,
+    },
+];
+
+/// The web layer keeps each organisation's unit tree and roles in memory. The database itself
+/// counts changes to them, so a cached copy is known stale even when another process (the
+/// command line, a second server) made the change.
+const V2: &[Step] = &[
+    Step::Sql("ALTER TABLE organisation ADD COLUMN generation {int} NOT NULL DEFAULT 0"),
+    Step::Dialect {
+        sqlite: "CREATE TRIGGER unit_bump_ins AFTER INSERT ON unit
+                 BEGIN UPDATE organisation SET generation = generation + 1 WHERE id = NEW.org_id; END;
+                 CREATE TRIGGER unit_bump_upd AFTER UPDATE ON unit
+                 BEGIN UPDATE organisation SET generation = generation + 1 WHERE id = NEW.org_id; END;
+                 CREATE TRIGGER unit_bump_del AFTER DELETE ON unit
+                 BEGIN UPDATE organisation SET generation = generation + 1 WHERE id = OLD.org_id; END;
+                 CREATE TRIGGER role_bump_ins AFTER INSERT ON role_assignment
+                 BEGIN UPDATE organisation SET generation = generation + 1 WHERE id = NEW.org_id; END;
+                 CREATE TRIGGER role_bump_upd AFTER UPDATE ON role_assignment
+                 BEGIN UPDATE organisation SET generation = generation + 1 WHERE id = NEW.org_id; END;
+                 CREATE TRIGGER role_bump_del AFTER DELETE ON role_assignment
+                 BEGIN UPDATE organisation SET generation = generation + 1 WHERE id = OLD.org_id; END;",
+        postgres: "CREATE FUNCTION mamori_bump_generation() RETURNS trigger LANGUAGE plpgsql AS $$
+                   BEGIN
+                     IF TG_OP = 'DELETE' THEN
+                       UPDATE organisation SET generation = generation + 1 WHERE id = OLD.org_id;
+                     ELSE
+                       UPDATE organisation SET generation = generation + 1 WHERE id = NEW.org_id;
+                     END IF;
+                     RETURN NULL;
+                   END $$;
+                   CREATE TRIGGER unit_bump AFTER INSERT OR UPDATE OR DELETE ON unit
+                   FOR EACH ROW EXECUTE FUNCTION mamori_bump_generation();
+                   CREATE TRIGGER role_bump AFTER INSERT OR UPDATE OR DELETE ON role_assignment
+                   FOR EACH ROW EXECUTE FUNCTION mamori_bump_generation();",
+    },
+];
 
 const V1: &[Step] = &[
     Step::Sql(

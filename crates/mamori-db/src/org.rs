@@ -794,8 +794,18 @@ pub async fn actor(db: &Db, person: &Person, tree: &UnitTree, day: &str) -> DbRe
         .bind(day)
         .fetch_all(db.pool())
         .await?;
+    Ok(actor_from(person, tree, rows.iter()))
+}
+
+/// Builds the [`Actor`] for a person from assignments already loaded (those of other people
+/// and those not in force are skipped by the caller or ignored here by person id).
+pub fn actor_from<'a>(
+    person: &Person,
+    tree: &UnitTree,
+    rows: impl Iterator<Item = &'a Assignment>,
+) -> Actor {
     let mut held: Vec<Held> = rows
-        .iter()
+        .filter(|a| a.person_id == person.id)
         .filter_map(|a| {
             let role: Role = a.role.parse().ok()?;
             Some(Held {
@@ -813,9 +823,19 @@ pub async fn actor(db: &Db, person: &Person, tree: &UnitTree, day: &str) -> DbRe
             body: tree.body_of(person.unit_id),
         });
     }
-    Ok(Actor {
+    Actor {
         person: PersonId(person.id),
         org: OrgId(person.org_id),
         held,
-    })
+    }
+}
+
+/// The organisation's change counter: the database bumps it on every change to its units or
+/// role assignments (migration 2), so in-memory copies can tell they are stale.
+pub async fn generation(db: &Db, org: OrgId) -> DbResult<i64> {
+    sqlx::query_scalar("SELECT generation FROM organisation WHERE id = $1")
+        .bind(org.0)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(DbError::NotFound)
 }

@@ -143,6 +143,7 @@ struct ErrorPage<'a> {
 /// Writes error bodies: JSON under `/api/`, a Japanese page elsewhere.
 pub async fn render(req: Request, next: Next) -> Response {
     let is_api = req.uri().path().starts_with("/api/");
+    let is_get = req.method() == axum::http::Method::GET;
     let request_id = req
         .headers()
         .get("x-request-id")
@@ -153,6 +154,10 @@ pub async fn render(req: Request, next: Next) -> Response {
     let status = resp.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return resp;
+    }
+    if status == StatusCode::UNAUTHORIZED && is_get && !is_api {
+        // A page asked for without a (valid) session: send the browser to the login page.
+        return axum::response::Redirect::to("/login").into_response();
     }
     let info = resp.extensions().get::<ErrorInfo>().cloned();
     let has_own_body = info.is_none()

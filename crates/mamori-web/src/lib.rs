@@ -4,6 +4,7 @@
 //! [`build`] assembles the whole application from an [`AppConfig`]; `main` and the tests call
 //! the same function, so what is tested is what runs.
 
+pub mod cache;
 pub mod error;
 pub mod features;
 pub mod password;
@@ -66,15 +67,25 @@ pub struct AppState {
     pub db: Db,
     /// Settings.
     pub config: Arc<AppConfig>,
+    /// Organisations' unit trees and roles, kept while current.
+    pub orgs: Arc<cache::OrgCache>,
+}
+
+impl AppState {
+    /// State for a database and settings, with an empty cache.
+    pub fn new(db: Db, config: AppConfig) -> Self {
+        AppState {
+            db,
+            config: Arc::new(config),
+            orgs: Arc::new(cache::OrgCache::default()),
+        }
+    }
 }
 
 /// Builds the application: every route, the session layer, security headers, error pages,
 /// request ids and logging.
 pub fn build(db: Db, config: AppConfig) -> Router {
-    let state = AppState {
-        db,
-        config: Arc::new(config),
-    };
+    let state = AppState::new(db, config);
     let max_body = state.config.max_body_bytes;
     let (api, openapi) = features::api::router().split_for_parts();
     let openapi = Arc::new(openapi);

@@ -241,7 +241,7 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
         Ok(Found::Pending(p)) => {
             req.extensions_mut()
                 .insert(SessionCsrf(p.session.csrf_token.clone()));
-            req.extensions_mut().insert(p);
+            req.extensions_mut().insert(*p);
         }
         Ok(Found::Nobody) => {}
         Err(e) => return axum::response::IntoResponse::into_response(e),
@@ -251,7 +251,7 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
 
 enum Found {
     Viewer(Box<Viewer>),
-    Pending(Pending),
+    Pending(Box<Pending>),
     Nobody,
 }
 
@@ -268,12 +268,22 @@ async fn from_token(state: &AppState, headers: &HeaderMap, rid: &str) -> Result<
     if token.is_empty() || token.len() > 200 {
         return Ok(Found::Nobody);
     }
-    let Some((token_id, person)) =
+    let Some((token_use, person)) =
         auth::person_by_token(&state.db, &auth::secret_hash(token)).await?
     else {
         return Ok(Found::Nobody);
     };
-    let viewer = viewer_for(state, person, None, Some(token_id), rid).await?;
+    // Record the last use at most once a minute, so API reads do not all become writes.
+    let now = OffsetDateTime::now_utc();
+    let stale = token_use
+        .last_used_at
+        .as_deref()
+        .and_then(parse_timestamp)
+        .is_none_or(|t| t + time::Duration::minutes(1) <= now);
+    if stale {
+        auth::touch_token(&state.db, token_use.id).await?;
+    }
+    let viewer = viewer_for(state, person, None, Some(token_use.id), rid).await?;
     Ok(Found::Viewer(Box::new(viewer)))
 }
 
@@ -305,11 +315,11 @@ async fn from_cookie(state: &AppState, headers: &HeaderMap, rid: &str) -> Result
         auth::touch_session(&state.db, &id_hash, &now_text()).await?;
     }
     if session.stage != "full" {
-        return Ok(Found::Pending(Pending {
+        return Ok(Found::Pending(Box::new(Pending {
             session,
             person,
             request_id: rid.to_owned(),
-        }));
+        })));
     }
     let viewer = viewer_for(state, person, Some(session), None, rid).await?;
     Ok(Found::Viewer(Box::new(viewer)))
@@ -323,9 +333,10 @@ async fn viewer_for(
     rid: &str,
 ) -> Result<Viewer, AppError> {
     let org_id = mamori_core::org::OrgId(person.org_id);
-    let organisation = org::organisation(&state.db, org_id).await?;
-    let tree = Arc::new(org::unit_tree(&state.db, org_id).await?);
-    let actor = org::actor(&state.db, &person, &tree, &today_jst()).await?;
+    let snapshot = state.orgs.get(&state.db, org_id, &today_jst()).await?;
+    let actor = org::actor_from(&person, &snapshot.tree, snapshot.assignments.iter());
+    let organisation = snapshot.org.clone();
+    let tree = snapshot.tree.clone();
     Ok(Viewer {
         person,
         org: organisation,

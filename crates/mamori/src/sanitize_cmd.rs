@@ -126,13 +126,13 @@ fn run_one(a: &RunArgs, mail: bool) -> ExitCode {
         let name = a.input.file_name().and_then(|n| n.to_str());
         files.sanitize(&input, name, &policy)
     };
-    if let Some(path) = &a.report {
-        if let Err(e) = std::fs::write(path, outcome.report.to_json() + "\n") {
-            return usage_error(format!(
-                "レポート {} を書けません (io.write): {e}",
-                path.display()
-            ));
-        }
+    if let Some(path) = &a.report
+        && let Err(e) = std::fs::write(path, outcome.report.to_json() + "\n")
+    {
+        return usage_error(format!(
+            "レポート {} を書けません (io.write): {e}",
+            path.display()
+        ));
     }
     match (&outcome.output, outcome.report.verdict) {
         (Some(bytes), Verdict::Clean | Verdict::Sanitized) => {

@@ -6,5 +6,8 @@
     clippy::indexing_slicing
 )]
 
+mod admin_cli;
+mod auth;
+mod common;
 mod netcheck_cli;
 mod sanitize_cli;

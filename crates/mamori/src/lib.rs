@@ -1,0 +1,9 @@
+//! mamori (守り): the command line that wires the crates together — the server, the
+//! administration commands, the demo organisation and the enforcement tools.
+
+pub mod admin;
+pub mod cli;
+pub mod demo;
+pub mod netcheck_cmd;
+pub mod sanitize_cmd;
+pub mod startup;
