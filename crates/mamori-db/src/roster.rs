@@ -11,9 +11,11 @@
 //!
 //! Matching: a row names a person by 職員番号, else by ログインID. Persons absent from the file are
 //! left alone (listed as 「ファイルにない職員」). A column absent from the file leaves that field
-//! as it is; in particular, without a 役割 column no role changes, and with it a person's roles
-//! become exactly those listed (roles in force and no longer listed end the day before the
-//! effective date; new ones start on it). 在職状況「退職」 retires a person and ends every role.
+//! as it is; in particular, without a 役割 column no listed role changes, and with it a person's
+//! roles become exactly those listed (roles in force and no longer listed end the day before the
+//! effective date; new ones start on it). The role 職員 need not be listed: every person holds it
+//! in their own unit, so it moves with them whether or not the file has a 役割 column.
+//! 在職状況「退職」 retires a person and ends every role.
 
 use std::collections::{HashMap, HashSet};
 
@@ -107,7 +109,7 @@ pub const COLUMN_HELP: [(&str, bool, &str); 10] = [
     (
         "役割",
         false,
-        "「管理者」「システム担当者@IT」のように、役割名（@組織コード）を「;」か「、」で区切って複数書けます。組織コードを省くと所属の組織になります。列がある場合、書かれていない役割は反映日の前日で終了します",
+        "「管理者」「システム担当者@IT」のように、役割名（@組織コード）を「;」か「、」で区切って複数書けます。組織コードを省くと所属の組織になります。列がある場合、書かれていない役割は反映日の前日で終了します。「職員」の役割は所属の組織に自動で付くため、書く必要はありません",
     ),
 ];
 
@@ -825,7 +827,7 @@ fn plan_new(scope: &Scope<'_>, plan: &mut RosterPlan, e: &Entry) {
         phone: e.phone.clone().unwrap_or_default(),
         status: PersonStatus::Active.code().to_owned(),
     };
-    for &(role, unit_id) in e.roles.as_deref().unwrap_or_default() {
+    for (role, unit_id) in wanted_roles(e) {
         plan.role_starts.push(RoleStart {
             row: e.row,
             person_id: None,
@@ -908,19 +910,25 @@ fn plan_existing(
                 input.name
             ));
         }
-    } else if input.status == PersonStatus::Active.code()
-        && let Some(wanted) = &e.roles
-    {
+    } else if input.status == PersonStatus::Active.code() {
+        let wanted = wanted_roles(e);
         for a in current {
+            // Without a 役割 column only 職員 is managed: it follows the person's unit.
+            let managed = e.roles.is_some() || a.role == Role::Staff.code();
             let listed = wanted
                 .iter()
                 .any(|(r, u)| r.code() == a.role && *u == a.unit_id);
-            if !listed {
-                end(plan, a, "名簿に記載なし");
+            if managed && !listed {
+                let reason = if a.role == Role::Staff.code() {
+                    "所属の変更"
+                } else {
+                    "名簿に記載なし"
+                };
+                end(plan, a, reason);
                 touched = true;
             }
         }
-        for &(role, unit_id) in wanted {
+        for (role, unit_id) in wanted {
             let held = current
                 .iter()
                 .any(|a| a.role == role.code() && a.unit_id == unit_id);
@@ -956,6 +964,18 @@ fn plan_existing(
     } else if !touched {
         plan.unchanged += 1;
     }
+}
+
+/// The roles a person in the file should hold: 職員 in their own unit, as every person does
+/// (the demo, `mamori user add` and the roster agree on this), then the roles listed.
+fn wanted_roles(e: &Entry) -> Vec<(Role, i64)> {
+    let mut wanted = vec![(Role::Staff, e.unit_id)];
+    for r in e.roles.as_deref().unwrap_or_default() {
+        if !wanted.contains(r) {
+            wanted.push(*r);
+        }
+    }
+    wanted
 }
 
 fn field_changes(scope: &Scope<'_>, p: &Person, after: &PersonInput) -> Vec<FieldChange> {

@@ -116,10 +116,14 @@ impl Fixture {
             .unwrap();
             persons.insert(key, id);
         }
+        // As in the demo: everyone holds 職員 in their own unit, some hold more.
         for (person, role, unit) in [
+            ("yamada", Role::Staff, "SOMU"),
+            ("sato", Role::Staff, "KAIKEI"),
+            ("suzuki", Role::Staff, "SHOBO"),
+            ("tanaka", Role::Staff, "SOMU"),
             ("yamada", Role::SecurityManager, "SOMU"),
             ("tanaka", Role::SystemStaff, "IT"),
-            ("sato", Role::Staff, "KAIKEI"),
         ] {
             org::create_assignment(
                 &mut tx,
@@ -271,6 +275,7 @@ async fn the_plan_lists_every_kind_of_change() {
     assert_eq!(
         starts,
         vec![
+            ("yamada", Role::Staff, f.units["KAIKEI"]),
             ("yamada", Role::SecurityManager, f.units["KAIKEI"]),
             ("takahashi", Role::Staff, f.units["SOMU"]),
             ("takahashi", Role::SystemStaff, f.units["IT"]),
@@ -284,6 +289,7 @@ async fn the_plan_lists_every_kind_of_change() {
     assert_eq!(
         ends,
         vec![
+            ("山田 太郎", "staff", "所属の変更"),
             ("山田 太郎", "security_manager", "名簿に記載なし"),
             ("佐藤 花子", "staff", "退職"),
         ]
@@ -315,7 +321,7 @@ async fn apply_carries_out_the_plan_in_one_go_and_is_then_a_no_op() {
             summary.roles_started,
             summary.roles_ended
         ),
-        (1, 1, 1, 3, 2)
+        (1, 1, 1, 4, 3)
     );
 
     let yamada = f.person("yamada").await;
@@ -323,11 +329,17 @@ async fn apply_carries_out_the_plan_in_one_go_and_is_then_a_no_op() {
     assert_eq!(yamada.name_kana, "やまだ たろう");
     assert_eq!(
         f.roles_on("yamada", "2026-03-31").await,
-        vec![("security_manager".into(), f.units["SOMU"])]
+        vec![
+            ("security_manager".into(), f.units["SOMU"]),
+            ("staff".into(), f.units["SOMU"])
+        ]
     );
     assert_eq!(
         f.roles_on("yamada", "2026-04-01").await,
-        vec![("security_manager".into(), f.units["KAIKEI"])]
+        vec![
+            ("security_manager".into(), f.units["KAIKEI"]),
+            ("staff".into(), f.units["KAIKEI"])
+        ]
     );
     assert_eq!(f.person("sato").await.status, "retired");
     assert!(f.roles_on("sato", "2026-04-01").await.is_empty());
@@ -342,7 +354,7 @@ async fn apply_carries_out_the_plan_in_one_go_and_is_then_a_no_op() {
         .unwrap();
     let count = |action: &str| entries.iter().filter(|e| e.action == action).count();
     assert_eq!(count("roster.import"), 1);
-    assert_eq!(count("assignment.end"), 2);
+    assert_eq!(count("assignment.end"), 3);
     assert!(count("person.update") >= 2);
     let summary_entry = entries
         .iter()
@@ -462,6 +474,25 @@ async fn absent_columns_leave_fields_and_roles_alone() {
         .unwrap();
     assert!(plan.is_empty(), "{plan:?}");
     assert_eq!(plan.unchanged, 1);
+}
+
+#[tokio::test]
+async fn without_a_roles_column_only_staff_follows_the_unit() {
+    let f = Fixture::new().await;
+    let plan = f
+        .plan(
+            "職員番号,氏名,ログインID,所属コード,雇用形態\n1001,山田 太郎,yamada,KAIKEI,正規職員\n",
+        )
+        .await
+        .unwrap();
+    let starts: Vec<(Role, i64)> = plan
+        .role_starts
+        .iter()
+        .map(|s| (s.role, s.unit_id))
+        .collect();
+    assert_eq!(starts, vec![(Role::Staff, f.units["KAIKEI"])]);
+    let ends: Vec<&str> = plan.role_ends.iter().map(|e| e.role.as_str()).collect();
+    assert_eq!(ends, vec!["staff"], "管理者 in 総務課 is left alone");
 }
 
 #[tokio::test]
