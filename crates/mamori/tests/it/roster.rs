@@ -533,6 +533,8 @@ async fn the_api_applies_when_asked_and_is_in_the_openapi_document() {
 async fn staff_are_refused_and_the_refusal_is_audited() {
     let app = TestApp::new().await;
     let mut c = app.login("somu").await;
+    let org_page = c.get("/org").await;
+    assert!(!org_page.body.contains("/org/roster"), "no link for staff");
     let denied_before = app.audit_count("permission.denied").await;
     let r = c.get("/org/roster").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
@@ -633,6 +635,11 @@ async fn a_stale_digest_is_refused_and_the_current_plan_shown() {
 async fn the_templates_download_and_read_back() {
     let app = TestApp::new().await;
     let mut c = app.login("tokatsu").await;
+    let org_page = c.get("/org").await;
+    assert!(
+        org_page.body.contains("href=\"/org/roster\""),
+        "linked from the organisation page"
+    );
     let x = c.get("/org/roster/template.xlsx").await;
     assert_eq!(x.status, StatusCode::OK);
     assert_eq!(x.headers[header::CONTENT_TYPE], XLSX);
