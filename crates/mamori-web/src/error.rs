@@ -35,6 +35,16 @@ pub enum AppError {
     /// The input is wrong; the message says where and why.
     #[error("{0}")]
     BadRequest(String),
+    /// The input is well-formed but its content cannot be used (a JSON body with a missing
+    /// field or a value of the wrong type); the message says which.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// The body is not in the format the route takes (form, JSON).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The body is larger than the server accepts.
+    #[error("送信されたデータが上限を超えています。ファイルを小さくして再度お試しください。")]
+    PayloadTooLarge,
     /// The change conflicts with existing data.
     #[error("{0}")]
     Conflict(String),
@@ -54,6 +64,9 @@ impl AppError {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -68,6 +81,9 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::Csrf => "csrf",
             AppError::BadRequest(_) => "bad_request",
+            AppError::Unprocessable(_) => "unprocessable",
+            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::PayloadTooLarge => "payload_too_large",
             AppError::Conflict(_) => "conflict",
             AppError::Locked(_) => "locked",
             AppError::Internal(_) => "internal",
@@ -77,6 +93,49 @@ impl AppError {
     /// A bad-request error with a message.
     pub fn bad(msg: impl Into<String>) -> Self {
         AppError::BadRequest(msg.into())
+    }
+}
+
+/// Says in Japanese what a deserializer (serde_json, serde_urlencoded) found wrong with the
+/// input, naming the field where the deserializer does: its own messages are English and are
+/// never shown.
+pub fn input_problem_ja(detail: &str) -> String {
+    let quoted = |prefix: &str| {
+        let start = detail.find(prefix)? + prefix.len();
+        let len = detail.get(start..)?.find('`')?;
+        detail.get(start..start + len).map(str::to_owned)
+    };
+    let at = position_ja(detail);
+    if let Some(field) = quoted("missing field `") {
+        format!("必須の項目「{field}」がありません{at}")
+    } else if let Some(field) = quoted("unknown field `") {
+        format!("項目「{field}」は受け付けていません{at}")
+    } else if detail.contains("invalid digit")
+        || detail.contains("number too large")
+        || detail.contains("number too small")
+        || detail.contains("cannot parse integer")
+    {
+        format!("数値の項目に数値以外の値が入力されています{at}")
+    } else if detail.contains("invalid type") || detail.contains("invalid value") {
+        format!("項目の値の種類が正しくありません（文字列・数値の取り違えなど）{at}")
+    } else {
+        format!("送信された内容を読み取れませんでした。形式を確認してください{at}")
+    }
+}
+
+/// `（1行目20文字目）` from serde_json's `at line 1 column 20`, or nothing.
+pub fn position_ja(detail: &str) -> String {
+    let Some(i) = detail.rfind(" at line ") else {
+        return String::new();
+    };
+    let mut numbers = detail
+        .get(i..)
+        .unwrap_or_default()
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty());
+    match (numbers.next(), numbers.next()) {
+        (Some(line), Some(column)) => format!("（{line}行目{column}文字目）"),
+        _ => String::new(),
     }
 }
 
@@ -179,6 +238,12 @@ pub async fn render(req: Request, next: Next) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 6750 §3: say which scheme the API takes.
+            parts
+                .headers
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         serde_json::json!({"error": {"code": code, "message": message, "request_id": request_id}})
             .to_string()
     } else {
@@ -257,6 +322,13 @@ mod tests {
             ),
             (AppError::Csrf, 403, "csrf"),
             (AppError::bad("x"), 400, "bad_request"),
+            (AppError::Unprocessable("x".into()), 422, "unprocessable"),
+            (
+                AppError::UnsupportedMediaType("x".into()),
+                415,
+                "unsupported_media_type",
+            ),
+            (AppError::PayloadTooLarge, 413, "payload_too_large"),
             (AppError::Conflict("x".into()), 409, "conflict"),
             (AppError::Locked("x".into()), 429, "locked"),
             (AppError::Internal("secret detail".into()), 500, "internal"),
@@ -265,6 +337,27 @@ mod tests {
             assert_eq!(err.status().as_u16(), status);
             assert_eq!(err.code(), code);
         }
+    }
+
+    #[test]
+    fn deserializer_messages_are_told_in_japanese() {
+        assert_eq!(
+            input_problem_ja("missing field `unit` at line 1 column 20"),
+            "必須の項目「unit」がありません（1行目20文字目）"
+        );
+        assert_eq!(
+            input_problem_ja("missing field `name`"),
+            "必須の項目「name」がありません"
+        );
+        assert_eq!(
+            input_problem_ja("invalid digit found in string"),
+            "数値の項目に数値以外の値が入力されています"
+        );
+        assert!(
+            input_problem_ja("invalid type: integer `5`, expected a string at line 1 column 12")
+                .starts_with("項目の値の種類が正しくありません")
+        );
+        assert!(!input_problem_ja("something else entirely").contains("something"));
     }
 
     #[test]

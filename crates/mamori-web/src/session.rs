@@ -187,21 +187,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
         if !is_form {
-            return Err(AppError::bad(
-                "フォームの形式（Content-Type）が正しくありません",
+            return Err(AppError::UnsupportedMediaType(
+                "フォームの形式（Content-Type）が正しくありません".into(),
             ));
         }
         let body = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|_| {
-                AppError::bad("送信された内容を読み取れませんでした（大きすぎる可能性があります）")
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge
+                } else {
+                    AppError::bad("送信された内容を読み取れませんでした")
+                }
             })?;
         let field: CsrfField = serde_urlencoded::from_bytes(&body).map_err(|_| AppError::Csrf)?;
         if !constant_time_eq(field.csrf.as_bytes(), expected.as_bytes()) {
             return Err(AppError::Csrf);
         }
         let value = serde_urlencoded::from_bytes(&body)
-            .map_err(|e| AppError::bad(format!("入力内容を読み取れませんでした: {e}")))?;
+            .map_err(|e| AppError::bad(crate::error::input_problem_ja(&e.to_string())))?;
         Ok(CsrfForm(value))
     }
 }
@@ -262,7 +266,12 @@ async fn from_token(state: &AppState, headers: &HeaderMap, rid: &str) -> Result<
     else {
         return Ok(Found::Nobody);
     };
-    let Some(token) = value.strip_prefix("Bearer ").map(str::trim) else {
+    // The scheme name is case-insensitive (RFC 7235 §2.1).
+    let Some(token) = value
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+    else {
         return Ok(Found::Nobody);
     };
     if token.is_empty() || token.len() > 200 {

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -23,6 +24,7 @@ use crate::{AppError, AppState};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "mamori API", version = "1", description = "情報セキュリティ管理システム mamori の API。`Authorization: Bearer <token>` で認証します。"),
+    paths(openapi_json),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -38,6 +40,33 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
+    }
+}
+
+/// A JSON request body. Axum's own rejections are English text; this answers them as the API's
+/// JSON errors with a Japanese message naming the field at fault.
+struct ApiJson<T>(T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(AppError::UnsupportedMediaType(
+                "本文は JSON（Content-Type: application/json）で送信してください".into(),
+            )),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(AppError::bad(format!(
+                "JSON の構文が正しくありません{}",
+                crate::error::position_ja(&e.body_text())
+            ))),
+            Err(JsonRejection::JsonDataError(e)) => Err(AppError::Unprocessable(
+                crate::error::input_problem_ja(&e.body_text()),
+            )),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::PayloadTooLarge)
+            }
+            Err(_) => Err(AppError::bad("送信された内容を読み取れませんでした")),
+        }
     }
 }
 
@@ -57,13 +86,17 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Serves the OpenAPI document.
 pub fn openapi_router(doc: Arc<utoipa::openapi::OpenApi>) -> Router<AppState> {
-    Router::new().route(
-        "/api/v1/openapi.json",
-        get(move || {
-            let doc = doc.clone();
-            async move { Json(doc.as_ref().clone()) }
-        }),
-    )
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi_json))
+        .layer(axum::Extension(doc))
+}
+
+/// This document (no token needed).
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", security(()), responses((status = 200, description = "OpenAPI 3 形式の API 説明")))]
+async fn openapi_json(
+    axum::Extension(doc): axum::Extension<Arc<utoipa::openapi::OpenApi>>,
+) -> Json<utoipa::openapi::OpenApi> {
+    Json(doc.as_ref().clone())
 }
 
 /// The caller: person, organisation and roles in force.
@@ -157,7 +190,7 @@ async fn person(
 async fn create_person(
     State(state): State<AppState>,
     viewer: Viewer,
-    Json(form): Json<PersonForm>,
+    ApiJson(form): ApiJson<PersonForm>,
 ) -> Result<Response, AppError> {
     let input = parse_person(&viewer, &form)?;
     let cap = viewer
@@ -176,7 +209,7 @@ async fn update_person(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<i64>,
-    Json(form): Json<PersonForm>,
+    ApiJson(form): ApiJson<PersonForm>,
 ) -> Result<Json<Value>, AppError> {
     let existing = org::person(&state.db, OrgId(viewer.person.org_id), id).await?;
     let input = parse_person(&viewer, &form)?;
@@ -212,7 +245,7 @@ async fn create_assignment(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(id): Path<i64>,
-    Json(form): Json<AssignmentForm>,
+    ApiJson(form): ApiJson<AssignmentForm>,
 ) -> Result<Response, AppError> {
     let aid = grant(&state, &viewer, id, &form).await?;
     let a = org::assignment(&state.db, OrgId(viewer.person.org_id), aid).await?;

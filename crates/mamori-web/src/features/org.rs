@@ -536,13 +536,15 @@ fn iso_date(s: &str, field: &str) -> Result<String, AppError> {
     Ok(mamori_core::calendar::format_iso(d))
 }
 
-/// Grants a role after checking the viewer may grant it in that unit.
+/// Grants a role after checking the viewer may grant it, in that unit, to that person.
 pub async fn grant(
     state: &AppState,
     viewer: &Viewer,
     person_id: i64,
     f: &AssignmentForm,
 ) -> Result<i64, AppError> {
+    // Someone outside the viewer's organisation is not there at all (404, not 403).
+    let person = org::person(&state.db, OrgId(viewer.person.org_id), person_id).await?;
     let role: Role = f
         .role
         .parse()
@@ -553,6 +555,11 @@ pub async fn grant(
         .ok_or_else(|| AppError::bad(format!("組織コード「{}」はありません", f.unit.trim())))?;
     let cap = viewer
         .can_on::<can::EditAssignments>(state, unit.id)
+        .await?;
+    // A role changes what its holder may do: the holder must be within the granter's reach
+    // too, or a 管理者 could hand authority in its section to staff of another one.
+    viewer
+        .can_on::<can::EditAssignments>(state, person.unit_id)
         .await?;
     if !viewer.actor.may_grant(role) {
         return Err(viewer

@@ -11,7 +11,8 @@ use askama::Template;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -207,7 +208,13 @@ struct Upload {
 }
 
 async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
-    let unreadable = |_| AppError::bad("送信されたフォームを読み取れませんでした");
+    let unreadable = |e: MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge
+        } else {
+            AppError::bad("送信されたフォームを読み取れませんでした")
+        }
+    };
     let mut upload = Upload::default();
     while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
         match field.name() {
@@ -474,17 +481,21 @@ async fn api_import(
     RequestId(request_id): RequestId,
     Query(q): Query<ImportQuery>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
     let cap = viewer.can::<can::ImportRoster>(&state).await?;
     let Some(file_name) = file_name_for(&headers) else {
-        let body = json!({"error": {
-            "code": "unsupported_media_type",
-            "message": "Content-Type は text/csv または application/vnd.openxmlformats-officedocument.spreadsheetml.sheet にしてください",
-            "request_id": request_id,
-        }});
-        return Ok((StatusCode::UNSUPPORTED_MEDIA_TYPE, Json(body)).into_response());
+        return Err(AppError::UnsupportedMediaType(format!(
+            "本文は名簿ファイルそのものを Content-Type: text/csv または {XLSX_TYPE} で送信してください"
+        )));
     };
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge
+        } else {
+            AppError::bad("送信された内容を読み取れませんでした")
+        }
+    })?;
     let effective_text = q.effective.unwrap_or_else(today_jst);
     let planned = match effective_date(&effective_text) {
         Ok(effective) => read_and_plan(&state, &viewer, &cap, &body, file_name, effective).await?,

@@ -6,9 +6,15 @@
     clippy::indexing_slicing
 )]
 
+mod access;
 mod admin_cli;
+mod api;
 mod auth;
+mod bad_input;
+mod browser;
 mod common;
+mod isolation;
 mod netcheck_cli;
 mod roster;
 mod sanitize_cli;
+mod support;

@@ -738,3 +738,18 @@ async fn the_cli_plans_applies_and_refuses_bad_files() {
     let code = roster_cmd::run(&app.db, wrong_org).await.unwrap();
     assert_eq!(code, std::process::ExitCode::from(2));
 }
+
+#[tokio::test]
+async fn oversized_files_are_refused_by_size() {
+    let app = TestApp::new().await;
+    // Over the roster's own limit but within the request limit: a 422 that names the size.
+    let big = vec![b'a'; mamori_db::roster::MAX_FILE_BYTES + 1];
+    let r = api_import(&app, "tokatsu", "", "text/csv", big).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("ファイルが大きすぎます"));
+    // Over the request limit: 413 before anything is read.
+    let huge = vec![b'a'; mamori_web::AppConfig::default().max_body_bytes + 1];
+    let r = api_import(&app, "tokatsu", "", "text/csv", huge).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "payload_too_large");
+}

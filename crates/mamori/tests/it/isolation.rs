@@ -1,0 +1,898 @@
+//! Multi-tenant isolation, route by route: a second organisation lives in the same database
+//! with its own units, staff, role assignments, policy versions, API token and audit entries.
+//! Logged in as the first organisation's CISO (pages) and with its API token, every route is
+//! tried with the other organisation's ids, codes and names. The answer must be the one a
+//! nonexistent id gets (404, never 403: nothing hints that it exists), or a list without any of
+//! the other organisation's data.
+//!
+//! The routes are read from the web crate's routers and from the OpenAPI document; the test
+//! fails naming any route it did not try, so a new route cannot skip this check.
+
+use std::collections::BTreeSet;
+
+use http::{Method, StatusCode};
+use mamori_core::org::OrgId;
+use mamori_core::permission::{Capability, can};
+use mamori_core::role::Role;
+use mamori_db::org::{self, AssignmentInput, AuditCtx, PersonInput, UnitInput};
+use serde_json::{Value, json};
+
+use crate::common::{Client, PASSWORD, Resp, TestApp};
+use crate::support::{Route, declared_routes, documented_operations, request_id, snapshot};
+
+/// Text that appears only in the second organisation's data: its name, unit names, person
+/// names, logins and e-mail domain, token name and policy text.
+const MARKERS: &[&str] = &[
+    "八ヶ岳南麓",
+    "南麓",
+    "鷲見",
+    "zz.hokuto",
+    "zz-hokuto",
+    "hokuroku",
+];
+
+/// An id no row has.
+const MISSING: i64 = 987_654_321;
+
+/// What the second organisation holds.
+struct OtherOrg {
+    org_id: i64,
+    units: Vec<i64>,
+    persons: Vec<i64>,
+    assignments: Vec<i64>,
+    token: String,
+    token_id: i64,
+    versions: i64,
+}
+
+/// Builds the second organisation: created as the command line does (operator capability),
+/// then used through the web like any organisation, so its audit trail has logins, a policy
+/// import, a token, an edit and a refusal.
+async fn second_org(app: &TestApp) -> OtherOrg {
+    let hash = mamori_web::password::hash(PASSWORD.to_owned(), 64)
+        .await
+        .unwrap();
+    let ctx = AuditCtx {
+        actor: "cli".into(),
+        ..AuditCtx::default()
+    };
+    let mut tx = app.db.begin_write().await.unwrap();
+    let (org_id, root) =
+        org::create_organisation(&mut tx, &ctx, "hokuroku", "八ヶ岳南麓広域事務組合")
+            .await
+            .unwrap();
+    let ctx = AuditCtx {
+        org_id: Some(org_id),
+        ..ctx
+    };
+    let oid = OrgId(org_id);
+    let units_cap = Capability::<can::EditUnits>::operator(oid);
+    let persons_cap = Capability::<can::EditPersons>::operator(oid);
+    let roles_cap = Capability::<can::EditAssignments>::operator(oid);
+    let mut units = vec![root];
+    // (code, parent index, name, kind). `jimu` is also a unit code of the first organisation:
+    // codes are unique within an organisation only.
+    let plan = [
+        ("hokuroku-jimu", 0, "南麓事務局", "body"),
+        ("hokuroku-jimu-somu", 1, "南麓総務課", "section"),
+        ("jimu", 0, "南麓共同事務局", "body"),
+    ];
+    for (code, parent, name, kind) in plan {
+        let id = org::create_unit(
+            &mut tx,
+            &units_cap,
+            &ctx,
+            &UnitInput {
+                parent_id: units[parent],
+                code: code.into(),
+                name: name.into(),
+                kind: kind.into(),
+                sort_order: 0,
+                active: true,
+            },
+        )
+        .await
+        .unwrap();
+        units.push(id);
+    }
+    // Staff numbers repeat the first organisation's (they are unique per organisation).
+    let people = [
+        (
+            "0001",
+            "zz.hokuto.ciso",
+            "鷲見 北斗",
+            1,
+            Some((Role::Ciso, 0)),
+        ),
+        (
+            "0002",
+            "zz.hokuto.kacho",
+            "鷲見 東風",
+            2,
+            Some((Role::SecurityManager, 2)),
+        ),
+        ("0003", "zz.hokuto.staff", "鷲見 南天", 2, None),
+        ("0004", "zz.hokuto.kyodo", "鷲見 西海", 3, None),
+    ];
+    let mut persons = Vec::new();
+    let mut assignments = Vec::new();
+    for (staff_no, login, name, unit, role) in people {
+        let id = org::create_person(
+            &mut tx,
+            &persons_cap,
+            &ctx,
+            &PersonInput {
+                login: login.into(),
+                staff_no: Some(staff_no.into()),
+                name: name.into(),
+                name_kana: "すみ".into(),
+                unit_id: units[unit],
+                employment: "regular".into(),
+                email: format!("{login}@hokuroku.example.lg.jp"),
+                phone: "内線 1".into(),
+                status: "active".into(),
+            },
+            Some(&hash),
+        )
+        .await
+        .unwrap();
+        persons.push(id);
+        let grants = std::iter::once((Role::Staff, unit)).chain(role);
+        for (role, at) in grants {
+            let a = org::create_assignment(
+                &mut tx,
+                &roles_cap,
+                &ctx,
+                &AssignmentInput {
+                    person_id: id,
+                    role,
+                    unit_id: units[at],
+                    valid_from: "2026-04-01".into(),
+                    valid_to: None,
+                    note: "鷲見の割当て".into(),
+                },
+            )
+            .await
+            .unwrap();
+            assignments.push(a);
+        }
+    }
+    tx.commit().await.unwrap();
+    mamori::demo::store_shipped_policy(
+        &app.db,
+        org_id,
+        "八ヶ岳南麓広域事務組合",
+        &ctx,
+        Some("2026-04-01"),
+    )
+    .await
+    .unwrap();
+
+    // Its CISO uses the web: logs in (TOTP enrolment), imports three policy versions, makes a
+    // token and edits a person.
+    let mut c = app.login("zz.hokuto.ciso").await;
+    for n in 2..=4 {
+        let text = format!("1. 目的\n鷲見条項 第{n}版。\n2. 定義\n南麓の用語。\n");
+        let r = c
+            .post_form("/policy/import", &[("text", &text), ("note", "鷲見の改定")])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let r = c
+        .post_form("/account/tokens", &[("name", "zz-hokuto-token")])
+        .await;
+    let token = r.by_id("new-token").unwrap();
+    let token_id: i64 =
+        sqlx::query_scalar("SELECT id FROM api_token WHERE name = 'zz-hokuto-token'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    let r = c
+        .api(
+            Method::PUT,
+            &format!("/api/v1/persons/{}", persons[2]),
+            &token,
+            Some(
+                json!({"login": "zz.hokuto.staff", "staff_no": "0003", "name": "鷲見 南天",
+                "unit": "hokuroku-jimu-somu", "employment": "temporary"}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Its staff member is refused the audit trail (a permission.denied of that organisation).
+    let mut staff = app.login("zz.hokuto.staff").await;
+    assert_eq!(staff.get("/audit").await.status, StatusCode::FORBIDDEN);
+    OtherOrg {
+        org_id,
+        units,
+        persons,
+        assignments,
+        token,
+        token_id,
+        versions: 4,
+    }
+}
+
+/// Fails when a response carries any of the other organisation's data, or broke.
+fn assert_clean(r: &Resp, what: &str) {
+    assert_clean_body(r.status, &r.body, what);
+}
+
+fn assert_clean_body(status: StatusCode, body: &str, what: &str) {
+    assert!(!status.is_server_error(), "{what}: {status} {body}");
+    for m in MARKERS {
+        assert!(
+            !body.contains(m),
+            "{what}: the other organisation's {m:?} shows: {body}"
+        );
+    }
+}
+
+/// The value of the first parameter of a query string (`?q=…`), as the user typed it.
+fn typed(query: &str) -> String {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.trim_start_matches('?')).unwrap();
+    pairs.into_iter().next().map(|(_, v)| v).unwrap_or_default()
+}
+
+/// How a probe sends its request.
+#[derive(Clone)]
+enum Send {
+    Page,
+    Form(Vec<(String, String)>),
+    Api(Method, Option<Value>),
+}
+
+fn form(fields: &[(&str, &str)]) -> Send {
+    Send::Form(
+        fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    )
+}
+
+/// The first organisation's CISO, trying routes and noting which ones it tried.
+struct Prober<'a> {
+    app: &'a TestApp,
+    c: Client,
+    token: String,
+    covered: BTreeSet<Route>,
+}
+
+impl Prober<'_> {
+    async fn send(&mut self, how: &Send, path: &str) -> Resp {
+        match how {
+            Send::Page => self.c.get(path).await,
+            Send::Form(fields) => {
+                let f: Vec<(&str, &str)> = fields
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                self.c.post_form(path, &f).await
+            }
+            Send::Api(m, body) => {
+                let token = self.token.clone();
+                self.c.api(m.clone(), path, &token, body.clone()).await
+            }
+        }
+    }
+
+    fn mark(&mut self, how: &Send, template: &str) {
+        let method = match how {
+            Send::Page => "get".to_owned(),
+            Send::Form(_) => "post".to_owned(),
+            Send::Api(m, _) => m.as_str().to_lowercase(),
+        };
+        self.covered.insert((method, template.to_owned()));
+    }
+
+    /// A request that must show nothing of the other organisation.
+    async fn clean(&mut self, template: &str, how: Send, path: &str) -> Resp {
+        self.mark(&how, template);
+        let r = self.send(&how, path).await;
+        assert_clean(&r, &format!("{template} ({path})"));
+        r
+    }
+
+    /// As [`Self::clean`] for a request that carries some of the other organisation's text
+    /// (`echo`, a search or filter the viewer typed): the page may repeat the viewer's own
+    /// input in the search field and in links, nowhere else.
+    async fn clean_echo(&mut self, template: &str, how: Send, path: &str, echo: &str) -> Resp {
+        self.mark(&how, template);
+        let r = self.send(&how, path).await;
+        let encoded = serde_urlencoded::to_string([("", echo)]).unwrap();
+        let body = r
+            .body
+            .replace(&format!("value=\"{echo}\""), "value=\"\"")
+            .replace(&encoded, "=")
+            .replace(&format!("={echo}&"), "=&");
+        assert_clean_body(r.status, &body, &format!("{template} ({path})"));
+        r
+    }
+
+    /// A request naming the other organisation's object (`other`) must be answered exactly as
+    /// the same request naming nothing (`missing`), with `status`, and change nothing.
+    async fn hidden(
+        &mut self,
+        template: &str,
+        how: Send,
+        other: &str,
+        missing: &str,
+        status: StatusCode,
+    ) {
+        self.mark(&how, template);
+        let before = snapshot(self.app).await;
+        let a = self.send(&how, other).await;
+        let b = self.send(&how, missing).await;
+        assert_eq!(snapshot(self.app).await, before, "{other}: nothing written");
+        assert_eq!(a.status, status, "{other}: {}", a.body);
+        assert_clean(&a, other);
+        let norm = |r: &Resp| r.body.replace(&request_id(r), "<request-id>");
+        assert_eq!(
+            a.status, b.status,
+            "{other} and {missing} are answered alike"
+        );
+        assert_eq!(
+            norm(&a),
+            norm(&b),
+            "{other} and {missing} are answered alike"
+        );
+    }
+
+    /// As [`Self::hidden`] for a value of the other organisation (a unit code or id, a login)
+    /// placed in the query or the body by `make`: answered as the same request with a value
+    /// nobody has (`missing`), the value itself aside when the answer repeats it.
+    async fn hidden_value(
+        &mut self,
+        template: &str,
+        make: impl Fn(&str) -> (Send, String),
+        other: &str,
+        missing: &str,
+        status: StatusCode,
+    ) {
+        let (how, path) = make(other);
+        self.mark(&how, template);
+        let before = snapshot(self.app).await;
+        let a = self.send(&how, &path).await;
+        let (how_b, path_b) = make(missing);
+        let b = self.send(&how_b, &path_b).await;
+        assert_eq!(
+            snapshot(self.app).await,
+            before,
+            "{path} {other}: nothing written"
+        );
+        assert_eq!(a.status, status, "{path} {other}: {}", a.body);
+        // A number is not searched for: the page's own digits would match it.
+        let echoed = |v: &str| !v.chars().all(|c| c.is_ascii_digit());
+        let norm = |r: &Resp, v: &str| {
+            let body = r.body.replace(&request_id(r), "<request-id>");
+            if echoed(v) {
+                body.replace(v, "<value>")
+            } else {
+                body
+            }
+        };
+        assert_clean_body(a.status, &norm(&a, other), &format!("{path} {other}"));
+        assert_eq!(a.status, b.status, "{path}: {other} and {missing} alike");
+        assert_eq!(
+            norm(&a, other),
+            norm(&b, missing),
+            "{path}: {other} and {missing} alike"
+        );
+    }
+}
+
+#[tokio::test]
+async fn no_route_reveals_another_organisation() {
+    let app = TestApp::new().await;
+    let other = second_org(&app).await;
+    let first_persons: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM person WHERE org_id = $1")
+        .bind(app.org_id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let c = app.login("ciso").await;
+    let token = app.token("ciso").await;
+    let mut p = Prober {
+        app: &app,
+        c,
+        token,
+        covered: BTreeSet::new(),
+    };
+    let api = |m: Method| Send::Api(m, None);
+
+    // --- Pages with lists: only the first organisation's rows. ---
+    p.clean("/", Send::Page, "/").await;
+    let r = p.clean("/org", Send::Page, "/org").await;
+    assert!(r.body.contains("峡南広域行政組合"));
+    p.clean("/org/roles", Send::Page, "/org/roles").await;
+    for q in [
+        "",
+        "?q=%E9%B7%B2%E8%A6%8B", // 鷲見
+        "?q=zz.hokuto",
+        "?q=hokuroku",
+        "?q=0001",
+        "?q=%E5%8D%97%E9%BA%93", // 南麓
+        "?unit=jimu",
+        "?status=active",
+        "?status=retired",
+        "?page=2",
+        "?page=999",
+    ] {
+        let r = p
+            .clean_echo(
+                "/org/persons",
+                Send::Page,
+                &format!("/org/persons{q}"),
+                &typed(q),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{q}");
+    }
+    // A unit code of the other organisation is answered like a code nobody has.
+    p.hidden_value(
+        "/org/persons",
+        |unit| (Send::Page, format!("/org/persons?unit={unit}")),
+        "hokuroku-jimu-somu",
+        "nosuch-unit-code0",
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    for id in &other.persons {
+        p.hidden(
+            "/org/persons/{id}",
+            Send::Page,
+            &format!("/org/persons/{id}"),
+            &format!("/org/persons/{MISSING}"),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
+    p.clean("/account", Send::Page, "/account").await;
+    p.clean("/policy", Send::Page, "/policy").await;
+    let r = p
+        .clean("/policy/versions", Send::Page, "/policy/versions")
+        .await;
+    assert!(r.body.contains("/policy/versions/1"));
+    assert!(!r.body.contains("/policy/versions/2"), "{}", r.body);
+    let r = p
+        .clean("/policy/versions/{n}", Send::Page, "/policy/versions/1")
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    for n in 2..=other.versions {
+        p.hidden(
+            "/policy/versions/{n}",
+            Send::Page,
+            &format!("/policy/versions/{n}"),
+            &format!("/policy/versions/{MISSING}"),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
+
+    // --- The audit trail, with filters aimed at the other organisation. ---
+    let max_seq: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM audit_entry")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let audit_queries = [
+        String::new(),
+        "?actor=zz.hokuto.ciso".into(),
+        "?actor=cli".into(),
+        "?action=login.".into(),
+        "?action=policy.".into(),
+        "?action=permission.denied".into(),
+        "?action=org.create".into(),
+        format!("?object_type=person&object_id={}", other.persons[2]),
+        format!("?object_type=organisation&object_id={}", other.org_id),
+        format!("?object_type=api_token&object_id={}", other.token_id),
+        format!("?before={}", max_seq + 1),
+        "?from=2000-01-01&until=2100-12-31".into(),
+    ];
+    for q in &audit_queries {
+        let r = p
+            .clean_echo("/audit", Send::Page, &format!("/audit{q}"), &typed(q))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{q}");
+        let r = p
+            .clean(
+                "/api/v1/audit",
+                api(Method::GET),
+                &format!("/api/v1/audit{q}"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{q}");
+        for e in r.json()["items"].as_array().unwrap() {
+            assert_eq!(e["org_id"], app.org_id, "{q}: {e}");
+        }
+    }
+    // Unfiltered exports (filtered ones come last: an export records its filter).
+    for format in ["csv", "jsonl"] {
+        let r = p
+            .clean(
+                "/audit/export",
+                Send::Page,
+                &format!("/audit/export?format={format}"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        let r = p
+            .clean(
+                "/api/v1/audit",
+                api(Method::GET),
+                &format!("/api/v1/audit?format={format}"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+
+    // --- Writes naming the other organisation's objects: answered as for nothing, no change. ---
+    let other_fields = |id_unit: &str| {
+        form(&[
+            ("login", "zz.hokuto.staff"),
+            ("staff_no", "0003"),
+            ("name", "乗っ取り 太郎"),
+            ("unit", id_unit),
+            ("employment", "regular"),
+        ])
+    };
+    for id in &other.persons {
+        for unit in ["hokuroku-jimu-somu", "jimu"] {
+            p.hidden(
+                "/org/persons/{id}",
+                other_fields(unit),
+                &format!("/org/persons/{id}"),
+                &format!("/org/persons/{MISSING}"),
+                StatusCode::NOT_FOUND,
+            )
+            .await;
+        }
+        p.hidden(
+            "/org/persons/{id}/assignments",
+            form(&[
+                ("role", "ciso"),
+                ("unit", "jimu"),
+                ("valid_from", "2026-04-01"),
+            ]),
+            &format!("/org/persons/{id}/assignments"),
+            &format!("/org/persons/{MISSING}/assignments"),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+        p.hidden(
+            "/org/persons/{id}/reset-password",
+            form(&[]),
+            &format!("/org/persons/{id}/reset-password"),
+            &format!("/org/persons/{MISSING}/reset-password"),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
+    for id in &other.assignments {
+        p.hidden(
+            "/org/assignments/{id}/end",
+            form(&[("last_day", "2026-04-30")]),
+            &format!("/org/assignments/{id}/end"),
+            &format!("/org/assignments/{MISSING}/end"),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
+    p.hidden(
+        "/account/tokens/{id}/revoke",
+        form(&[]),
+        &format!("/account/tokens/{}/revoke", other.token_id),
+        &format!("/account/tokens/{MISSING}/revoke"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    // A unit of the other organisation as the parent of a new unit, or as a new person's unit.
+    for unit in &other.units {
+        let unit = unit.to_string();
+        p.hidden_value(
+            "/org/units",
+            |parent| {
+                let f = form(&[
+                    ("parent_id", parent),
+                    ("code", "new-unit"),
+                    ("name", "新設課"),
+                ]);
+                (f, "/org/units".to_owned())
+            },
+            &unit,
+            &MISSING.to_string(),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    }
+    let person_with_unit = |unit: &str| {
+        form(&[
+            ("login", "iso.new"),
+            ("name", "新規 花子"),
+            ("unit", unit),
+            ("employment", "regular"),
+        ])
+    };
+    p.hidden_value(
+        "/org/persons",
+        |unit| (person_with_unit(unit), "/org/persons".to_owned()),
+        "hokuroku-jimu-somu",
+        "nosuch-unit-code0",
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    // A code both organisations use means the viewer's own unit.
+    let r = p
+        .clean("/org/persons", person_with_unit("jimu"), "/org/persons")
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let created = org::person_by_login(&app.db, "iso.new")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(created.org_id, app.org_id);
+    assert_eq!(created.unit_id, app.unit_id("jimu").await);
+    // Own-account forms show only the viewer's own things.
+    let r = p
+        .clean(
+            "/account/tokens",
+            form(&[("name", "isolation")]),
+            "/account/tokens",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    p.clean(
+        "/account/password",
+        form(&[
+            ("current", "wrong"),
+            ("new_password", "x"),
+            ("confirm", "x"),
+        ]),
+        "/account/password",
+    )
+    .await;
+    p.clean("/account/mfa", form(&[]), "/account/mfa").await;
+    p.clean(
+        "/account/recovery-codes",
+        form(&[]),
+        "/account/recovery-codes",
+    )
+    .await;
+    // A policy import makes the first organisation's next version; the other's stay as they were.
+    let r = p
+        .clean(
+            "/policy/import",
+            form(&[("text", "1. 目的\n峡南の本文。\n2. 定義\n定義。\n")]),
+            "/policy/import",
+        )
+        .await;
+    assert_eq!(r.location(), Some("/policy/versions/2"), "{}", r.body);
+    let theirs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policy_version WHERE org_id = $1")
+        .bind(other.org_id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(theirs, other.versions);
+    let r = p
+        .clean("/policy/versions/{n}", Send::Page, "/policy/versions/2")
+        .await;
+    assert!(r.body.contains("峡南の本文"), "{}", r.body);
+
+    // --- The API. ---
+    let r = p.clean("/api/v1/me", api(Method::GET), "/api/v1/me").await;
+    assert_eq!(r.json()["organisation"]["id"], app.org_id);
+    let r = p
+        .clean("/api/v1/units", api(Method::GET), "/api/v1/units")
+        .await;
+    let ids: Vec<i64> = r.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_i64().unwrap())
+        .collect();
+    assert!(other.units.iter().all(|u| !ids.contains(u)));
+    for q in [
+        "",
+        "?q=%E9%B7%B2%E8%A6%8B", // 鷲見
+        "?q=zz.hokuto",
+        "?q=0001",
+        "?unit=jimu",
+        "?per_page=200",
+        "?page=2&per_page=10",
+    ] {
+        let r = p
+            .clean(
+                "/api/v1/persons",
+                api(Method::GET),
+                &format!("/api/v1/persons{q}"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{q}");
+        for item in r.json()["items"].as_array().unwrap() {
+            assert_eq!(item["org_id"], app.org_id, "{q}");
+        }
+    }
+    let r = p
+        .clean(
+            "/api/v1/persons",
+            api(Method::GET),
+            "/api/v1/persons?per_page=200",
+        )
+        .await;
+    assert_eq!(
+        r.json()["total"],
+        first_persons + 1,
+        "the one created above"
+    );
+    p.hidden_value(
+        "/api/v1/persons",
+        |unit| (api(Method::GET), format!("/api/v1/persons?unit={unit}")),
+        "hokuroku-jimu",
+        "nosuch-unit-cod",
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let person_json = |unit: &str| {
+        Send::Api(
+            Method::POST,
+            Some(
+                json!({"login": "iso.api", "name": "新規 次郎", "unit": unit,
+                "employment": "regular"}),
+            ),
+        )
+    };
+    p.hidden_value(
+        "/api/v1/persons",
+        |unit| (person_json(unit), "/api/v1/persons".to_owned()),
+        "hokuroku-jimu-somu",
+        "nosuch-unit-code0",
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    for id in &other.persons {
+        for (method, template, path, body) in [
+            (
+                Method::GET,
+                "/api/v1/persons/{id}",
+                format!("/api/v1/persons/{id}"),
+                None,
+            ),
+            (
+                Method::PUT,
+                "/api/v1/persons/{id}",
+                format!("/api/v1/persons/{id}"),
+                Some(json!({"login": "zz.hokuto.staff", "name": "乗っ取り 太郎",
+                    "unit": "jimu", "employment": "regular"})),
+            ),
+            (
+                Method::GET,
+                "/api/v1/persons/{id}/assignments",
+                format!("/api/v1/persons/{id}/assignments"),
+                None,
+            ),
+            (
+                Method::POST,
+                "/api/v1/persons/{id}/assignments",
+                format!("/api/v1/persons/{id}/assignments"),
+                Some(json!({"role": "ciso", "unit": "jimu", "valid_from": "2026-04-01"})),
+            ),
+        ] {
+            let missing = path.replace(&format!("/{id}"), &format!("/{MISSING}"));
+            p.hidden(
+                template,
+                Send::Api(method, body),
+                &path,
+                &missing,
+                StatusCode::NOT_FOUND,
+            )
+            .await;
+        }
+    }
+    let r = p
+        .clean(
+            "/api/v1/assignments",
+            api(Method::GET),
+            "/api/v1/assignments",
+        )
+        .await;
+    let items = r.json()["items"].as_array().unwrap().clone();
+    assert!(!items.is_empty());
+    for a in &items {
+        assert_eq!(a["org_id"], app.org_id);
+        assert!(!other.assignments.contains(&a["id"].as_i64().unwrap()));
+    }
+    let r = p
+        .clean("/api/v1/policy", api(Method::GET), "/api/v1/policy")
+        .await;
+    assert_eq!(r.json()["versions"].as_array().unwrap().len(), 2);
+    let r = p
+        .clean(
+            "/api/v1/openapi.json",
+            api(Method::GET),
+            "/api/v1/openapi.json",
+        )
+        .await;
+    let doc = r.json();
+
+    // --- Pages without organisation data, and the login stages. ---
+    p.clean("/healthz", Send::Page, "/healthz").await;
+    p.clean("/assets/mamori.css", Send::Page, "/assets/mamori.css")
+        .await;
+    for stage in ["/login", "/login/totp", "/login/enroll", "/login/password"] {
+        p.clean(stage, Send::Page, stage).await;
+    }
+    for stage in ["/login/totp", "/login/enroll", "/login/password"] {
+        let r = p.clean(stage, form(&[("code", "123456")]), stage).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{stage}");
+    }
+    // Logging in with the other organisation's login and a wrong password is answered as for a
+    // login nobody has.
+    p.hidden_value(
+        "/login",
+        |login| {
+            let f = form(&[("login", login), ("password", "wrong-password")]);
+            (f, "/login".to_owned())
+        },
+        "zz.hokuto.kyodo",
+        "nobody.at.all",
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+
+    // --- Filtered exports (last: each records its filter in the viewer's own trail). ---
+    // Unfiltered by actor first: an export records its filter, so a later unfiltered export
+    // would show the other organisation's login typed into an earlier filter.
+    for q in [
+        "&from=2000-01-01",
+        "&action=org.create",
+        "&actor=zz.hokuto.ciso",
+    ] {
+        for format in ["csv", "jsonl"] {
+            p.clean(
+                "/audit/export",
+                Send::Page,
+                &format!("/audit/export?format={format}{q}"),
+            )
+            .await;
+            p.clean(
+                "/api/v1/audit",
+                api(Method::GET),
+                &format!("/api/v1/audit?format={format}{q}"),
+            )
+            .await;
+        }
+    }
+    // The other organisation's token still works, and sees only its own organisation.
+    let mut other_client = app.client();
+    let r = other_client
+        .api(
+            Method::GET,
+            "/api/v1/persons?per_page=200",
+            &other.token,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["total"], 4);
+    let r = other_client
+        .api(Method::GET, "/api/v1/me", &other.token, None)
+        .await;
+    assert_eq!(r.json()["person"]["login"], "zz.hokuto.ciso");
+
+    p.clean("/logout", form(&[]), "/logout").await;
+
+    // --- Every route was tried. ---
+    let mut all = declared_routes();
+    all.extend(documented_operations(&doc));
+    let missed: Vec<&Route> = all.difference(&p.covered).collect();
+    assert!(
+        missed.is_empty(),
+        "routes without an isolation check: {missed:?}"
+    );
+    let unknown: Vec<&Route> = p.covered.difference(&all).collect();
+    assert!(
+        unknown.is_empty(),
+        "tried routes that do not exist: {unknown:?}"
+    );
+}
