@@ -10,6 +10,7 @@ pub mod auth;
 pub mod migrate;
 pub mod org;
 pub mod policy;
+pub mod roster;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -5,5 +5,6 @@ pub mod admin;
 pub mod cli;
 pub mod demo;
 pub mod netcheck_cmd;
+pub mod roster_cmd;
 pub mod sanitize_cmd;
 pub mod startup;

@@ -81,6 +81,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(assignments))
         .routes(routes!(policy))
         .routes(routes!(audit_entries))
+        .merge(super::roster::api_router())
 }
 
 /// Serves the OpenAPI document.

@@ -9,3 +9,4 @@ pub mod health;
 pub mod login;
 pub mod org;
 pub mod policy;
+pub mod roster;

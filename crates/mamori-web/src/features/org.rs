@@ -46,6 +46,7 @@ struct TreePage {
     layout: Layout,
     rows: Vec<TreeRow>,
     can_edit: bool,
+    can_import: bool,
     parents: Vec<(i64, String)>,
 }
 
@@ -86,6 +87,7 @@ async fn tree(State(state): State<AppState>, viewer: Viewer) -> Result<Response,
         layout: Layout::new(&viewer, "組織", "/org"),
         rows,
         can_edit,
+        can_import: viewer.actor.can::<can::ImportRoster>().is_ok(),
         parents,
     })
 }

@@ -15,5 +15,6 @@ mod browser;
 mod common;
 mod isolation;
 mod netcheck_cli;
+mod roster;
 mod sanitize_cli;
 mod support;
