@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use mamori_core::permission::{Actor, Capability, Permission};
+use mamori_core::permission::{Actor, Capability, Permission, can};
 use mamori_db::audit::NewEntry;
 use mamori_db::auth::{self, Session};
 use mamori_db::org::{self, AuditCtx, Organisation, Person, UnitTree};
@@ -80,6 +80,35 @@ impl Viewer {
             Ok(c) => Ok(c),
             Err(denied) => Err(self.denied(state, denied, Some(unit)).await),
         }
+    }
+
+    /// Asks for the capability to edit `person`'s record, moving them to `to_unit`: both units
+    /// must be within reach, and the viewer must be allowed to grant every role the person
+    /// holds today — a 管理者 does not edit (or retire) the record of someone with more
+    /// authority than it has.
+    pub async fn can_edit_person(
+        &self,
+        state: &AppState,
+        person: &Person,
+        to_unit: i64,
+    ) -> Result<Capability<can::EditPersons>, AppError> {
+        self.can_on::<can::EditPersons>(state, person.unit_id)
+            .await?;
+        let cap = self.can_on::<can::EditPersons>(state, to_unit).await?;
+        let snapshot = state.orgs.get(&state.db, cap.org(), &today_jst()).await?;
+        let outranks = snapshot
+            .assignments
+            .iter()
+            .filter(|a| a.person_id == person.id)
+            .filter_map(|a| a.role.parse::<mamori_core::role::Role>().ok())
+            .any(|role| role != mamori_core::role::Role::Staff && !self.actor.may_grant(role));
+        if outranks && person.id != self.person.id {
+            let denied = mamori_core::permission::Denied {
+                action: mamori_core::permission::Action::PersonEdit,
+            };
+            return Err(self.denied(state, denied, Some(person.unit_id)).await);
+        }
+        Ok(cap)
     }
 
     /// Records a refused permission check and returns the error to answer with.

@@ -213,11 +213,8 @@ async fn update_person(
 ) -> Result<Json<Value>, AppError> {
     let existing = org::person(&state.db, OrgId(viewer.person.org_id), id).await?;
     let input = parse_person(&viewer, &form)?;
-    viewer
-        .can_on::<can::EditPersons>(&state, existing.unit_id)
-        .await?;
     let cap = viewer
-        .can_on::<can::EditPersons>(&state, input.unit_id)
+        .can_edit_person(&state, &existing, input.unit_id)
         .await?;
     let mut tx = state.db.begin_write().await?;
     org::update_person(&mut tx, &cap, &viewer.audit_ctx(), id, &input).await?;

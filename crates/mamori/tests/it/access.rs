@@ -963,3 +963,64 @@ async fn ending_an_assignment_is_limited_to_its_unit() {
     assert_eq!(a.valid_to.as_deref(), Some("2026-09-30"));
     assert_eq!(app.audit_count("assignment.end").await, 1);
 }
+
+#[tokio::test]
+async fn a_manager_cannot_edit_someone_holding_more_authority_in_its_unit() {
+    use mamori_core::permission::{Capability, can};
+    let app = TestApp::new().await;
+    // keiri (会計係, under 財政課) is made 情報セキュリティ管理者 of 会計係: a peer of zaimu.kacho.
+    let keiri = app.person_id("keiri").await;
+    let unit = app.unit_id("jimu-zaimu-keiri").await;
+    let mut tx = app.db.begin_write().await.unwrap();
+    mamori_db::org::create_assignment(
+        &mut tx,
+        &Capability::<can::EditAssignments>::operator(mamori_core::org::OrgId(app.org_id)),
+        &mamori_db::org::AuditCtx::default(),
+        &mamori_db::org::AssignmentInput {
+            person_id: keiri,
+            role: mamori_core::role::Role::SecurityManager,
+            unit_id: unit,
+            valid_from: "2026-04-01".into(),
+            valid_to: None,
+            note: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let token = app.token("zaimu.kacho").await;
+    let before = crate::support::snapshot(&app).await;
+    let denials = app.audit_count("permission.denied").await;
+    let mut c = app.client();
+    let r = c
+        .api(
+            http::Method::PUT,
+            &format!("/api/v1/persons/{keiri}"),
+            &token,
+            Some(
+                serde_json::json!({"login": "keiri", "staff_no": "0009", "name": "小林 明美",
+                "unit": "jimu-zaimu-keiri", "employment": "regular", "status": "retired"}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, http::StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(
+        crate::support::snapshot(&app).await,
+        before,
+        "nothing written"
+    );
+    assert_eq!(app.audit_count("permission.denied").await, denials + 1);
+    // The 統括 may.
+    let token = app.token("tokatsu").await;
+    let r = c
+        .api(
+            http::Method::PUT,
+            &format!("/api/v1/persons/{keiri}"),
+            &token,
+            Some(serde_json::json!({"login": "keiri", "staff_no": "0009", "name": "小林 明美",
+                "unit": "jimu-zaimu-keiri", "employment": "regular", "status": "active", "phone": "内線 209"})),
+        )
+        .await;
+    assert_eq!(r.status, http::StatusCode::OK, "{}", r.body);
+}
