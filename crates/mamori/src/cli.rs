@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::startup::DbArgs;
-use crate::{admin, netcheck_cmd, sanitize_cmd};
+use crate::{admin, netcheck_cmd, roster_cmd, sanitize_cmd};
 
 /// mamori (守り): 情報セキュリティポリシーを日々の業務で実現するための管理システム。
 #[derive(Debug, Parser)]
@@ -55,6 +55,9 @@ enum Command {
     /// 情報セキュリティ基本方針 (The policy).
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// 職員名簿 (Staff roster for the April 人事異動).
+    #[command(subcommand)]
+    Roster(RosterCommand),
     /// 無害化: mail converted to text, files disarmed and rebuilt.
     Sanitize(sanitize_cmd::SanitizeArgs),
     /// Check a network description against the three-zone rules.
@@ -129,6 +132,17 @@ enum AuditCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum RosterCommand {
+    /// 名簿を取り込む: creates, updates and ends assignments in one transaction (`--dry-run` shows the plan).
+    Import {
+        #[command(flatten)]
+        args: roster_cmd::RosterArgs,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum PolicyCommand {
     /// Load a policy's full text (plain text or Markdown) as a new version.
     Import {
@@ -196,6 +210,12 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             note,
             db,
         }) => admin::policy_import(&db, &file, org.as_deref(), &note).await,
+        Command::Roster(RosterCommand::Import { args, db }) => {
+            let db = crate::startup::open(&db).await?;
+            let code = roster_cmd::run(&db, args).await;
+            db.close().await;
+            code
+        }
         Command::Sanitize(args) => Ok(sanitize_cmd::run(args)),
         Command::Netcheck(args) => Ok(netcheck_cmd::run(args)),
     }

@@ -519,3 +519,19 @@ fn serve_demo_answers_healthz_and_stops_cleanly_on_sigterm() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "graceful shutdown exits 0");
 }
+
+#[tokio::test]
+async fn roster_import_from_the_command_line_refuses_a_bad_file() {
+    let app = TestApp::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("meibo.csv");
+    std::fs::write(&file, "氏名,好きな色\n山田,青\n").unwrap();
+    let before = app.count("person").await;
+    let out = mamori(
+        &["roster", "import", file.to_str().unwrap(), "--dry-run"],
+        &app.tdb.url,
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(app.count("person").await, before);
+}

@@ -523,6 +523,25 @@ async fn the_openapi_document_describes_every_api_route() {
             r.body
         );
     }
+    // The roster import takes a file, not JSON: a dry run of a one-row roster.
+    let mut tried = tried;
+    let req = http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/roster/import?dry_run=true&effective=2027-04-01")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "text/csv")
+        .body(axum::body::Body::from(
+            "職員番号,氏名,ログインID,所属コード,雇用形態,在職状況,役割\n0009,小林 明美,keiri,jimu-zaimu-keiri,正規職員,在職,\n",
+        ))
+        .unwrap();
+    let r = c.send(req).await;
+    assert!(
+        r.status.is_success(),
+        "roster import: {} {}",
+        r.status,
+        r.body
+    );
+    tried.insert(route("post", "/api/v1/roster/import"));
     assert_eq!(
         tried, documented,
         "the document lists exactly the routes served"

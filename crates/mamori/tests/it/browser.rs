@@ -181,14 +181,22 @@ async fn login_flow(b: &Client, base: &str) {
         .unwrap();
 
     // 2. TOTP enrolment: the secret shown for manual entry, then a code computed from it.
-    let secret = b
-        .wait()
-        .for_element(Locator::Id("totp-secret"))
-        .await
-        .unwrap_or_else(|e| panic!("no enrolment page after the password: {e}"))
-        .text()
-        .await
-        .unwrap();
+    let found = b.wait().for_element(Locator::Id("totp-secret")).await;
+    let secret = match found {
+        Ok(el) => el,
+        Err(e) => {
+            let url = b
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            let source = b.source().await.unwrap_or_default();
+            panic!("no enrolment page after the password: {e}\nat {url}\n{source}")
+        }
+    }
+    .text()
+    .await
+    .unwrap();
     assert_eq!(b.current_url().await.unwrap().path(), "/login/enroll");
     assert_no_scripts(b).await;
     let code = totp_code(secret.trim(), unix_now());

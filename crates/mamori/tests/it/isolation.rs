@@ -1025,6 +1025,9 @@ async fn no_route_reveals_another_organisation() {
         .await;
     assert_eq!(r.json()["person"]["login"], "zz.hokuto.ciso");
 
+    // --- 名簿の取込み: a file naming the other organisation's unit or login. ---
+    roster_probes(&mut p).await;
+
     p.clean("/logout", form(&[]), "/logout").await;
 
     // --- Every route was tried. ---
@@ -1040,4 +1043,111 @@ async fn no_route_reveals_another_organisation() {
         unknown.is_empty(),
         "tried routes that do not exist: {unknown:?}"
     );
+}
+
+/// The roster routes take files (multipart pages, a raw API body), so they are probed here:
+/// a roster naming the other organisation's unit code is refused exactly as one naming a unit
+/// nobody has, and neither writes anything; the pages and templates show nothing of it.
+async fn roster_probes(p: &mut Prober<'_>) {
+    use crate::roster::{multipart, post_multipart};
+    for template in [
+        "/org/roster",
+        "/org/roster/template.csv",
+        "/org/roster/template.xlsx",
+    ] {
+        p.clean(template, Send::Page, template).await;
+    }
+    let file = |unit: &str| {
+        format!("職員番号,氏名,ログインID,所属コード,雇用形態,在職状況,役割\n0801,鷲見 東風,zz.new.person,{unit},正規職員,在職,\n")
+            .into_bytes()
+    };
+    let mut answers = Vec::new();
+    for unit in ["hokuroku-jimu-somu", "no-such-unit-zz"] {
+        let before = snapshot(p.app).await;
+        p.c.get("/org/roster").await;
+        let csrf = p.c.csrf.clone().unwrap();
+        let body = multipart(
+            &[("csrf", &csrf), ("effective", "2027-04-01")],
+            Some(("meibo.csv", &file(unit))),
+        );
+        let page = post_multipart(&mut p.c, "/org/roster/preview", body).await;
+        let token = p.token.clone();
+        let req = http::Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/roster/import?dry_run=false&effective=2027-04-01")
+            .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(http::header::CONTENT_TYPE, "text/csv")
+            .body(axum::body::Body::from(file(unit)))
+            .unwrap();
+        let api = p.c.send(req).await;
+        assert_eq!(
+            snapshot(p.app).await,
+            before,
+            "roster {unit}: nothing written"
+        );
+        for r in [&page, &api] {
+            assert_eq!(
+                r.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{unit}: {}",
+                r.body
+            );
+            let body = r
+                .body
+                .replace(&request_id(r), "<request-id>")
+                .replace(unit, "<unit>");
+            assert_clean_body(r.status, &body, &format!("roster {unit}"));
+        }
+        let norm = |r: &Resp| {
+            r.body
+                .replace(&request_id(r), "<request-id>")
+                .replace(unit, "<unit>")
+                .replace(&csrf, "<csrf>")
+        };
+        answers.push((norm(&page), norm(&api)));
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "another organisation's unit is answered as no unit"
+    );
+    p.covered
+        .insert(("post".into(), "/org/roster/preview".into()));
+    p.covered
+        .insert(("post".into(), "/api/v1/roster/import".into()));
+
+    // Applying needs a plan digest from a preview; a forged one is refused, nothing written.
+    let before = snapshot(p.app).await;
+    let encoded = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(file("no-such-unit-zz"))
+    };
+    let r = p
+        .clean(
+            "/org/roster/apply",
+            form(&[
+                ("file", &encoded),
+                ("file_name", "meibo.csv"),
+                ("effective", "2027-04-01"),
+                ("digest", "0000"),
+            ]),
+            "/org/roster/apply",
+        )
+        .await;
+    assert!(r.status.is_client_error(), "{}", r.body);
+    assert_eq!(snapshot(p.app).await, before);
+
+    // A result page is addressed by an audit sequence number: the other organisation's are 404.
+    let other_seq: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM audit_entry WHERE org_id <> $1")
+        .bind(p.app.org_id)
+        .fetch_one(p.app.db.pool())
+        .await
+        .unwrap();
+    p.hidden(
+        "/org/roster/result/{seq}",
+        Send::Page,
+        &format!("/org/roster/result/{other_seq}"),
+        "/org/roster/result/999999999",
+        StatusCode::NOT_FOUND,
+    )
+    .await;
 }

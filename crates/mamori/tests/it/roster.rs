@@ -9,7 +9,7 @@ use mamori_tabular::ExportTable;
 use crate::common::{Client, Resp, TestApp};
 
 const EFFECTIVE: &str = "2027-04-01";
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub(crate) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 const HEADERS: [&str; 7] = [
     "職員番号",
     "氏名",
@@ -135,7 +135,7 @@ async fn person(app: &TestApp, login: &str) -> mamori_db::org::Person {
 const BOUNDARY: &str = "mamori-test-boundary-7f3a";
 
 /// A multipart/form-data body: text fields, then the file (when given).
-fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> Vec<u8> {
+pub(crate) fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> Vec<u8> {
     let mut body = Vec::new();
     for (name, value) in fields {
         body.extend_from_slice(
@@ -159,7 +159,7 @@ fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> Vec<u8> {
     body
 }
 
-async fn post_multipart(c: &mut Client, path: &str, body: Vec<u8>) -> Resp {
+pub(crate) async fn post_multipart(c: &mut Client, path: &str, body: Vec<u8>) -> Resp {
     let req = Request::builder()
         .method(Method::POST)
         .uri(path)
