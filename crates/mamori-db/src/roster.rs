@@ -724,8 +724,10 @@ fn compute(
                 ok = false;
             }
         }
+        // Logins are unique across the deployment; the message says no more than creating the
+        // person would, and nothing of which organisation holds it.
         if state.foreign_logins.contains(e.login.as_str()) {
-            problems.cell(row, "login", "このログインIDは他の団体で使われています");
+            problems.cell(row, "login", "このログインIDは既に使われています");
             ok = false;
         }
         if ok {
