@@ -398,15 +398,10 @@ fn clamd_scan_blocks_eicar_attachment() {
     );
     let m = build::mail_with_attachment("filename=\"test.txt\"", "text/plain", eicar.as_bytes());
     let o = sanitize_mail(&m, &policy, &InProcess);
+    // A mail carrying malware is an attack: nothing of it is delivered, the report says why.
     assert!(has(&o, "scan.malware"), "{:?}", o.report.actions);
-    let out = o.output.unwrap();
-    assert_eq!(
-        MessageParser::default()
-            .parse(&out)
-            .unwrap()
-            .attachment_count(),
-        0
-    );
+    assert_eq!(o.report.verdict, Verdict::Blocked);
+    assert!(o.output.is_none());
     let m = build::mail_with_attachment(
         "filename=\"memo.txt\"",
         "text/plain",
