@@ -65,25 +65,30 @@ async fn the_database_refuses_to_edit_or_delete_audit_entries() {
     assert_eq!(n, 1);
 }
 
-/// Edits one entry behind the trigger's back, as an attacker with database access would.
-async fn tamper(app: &TestApp, seq: i64) {
+/// Runs `sql` (binding `seq`) on the trail behind the triggers' back, as an attacker with
+/// database access would: the triggers are disabled (PostgreSQL) or dropped (SQLite) first.
+async fn bypass_triggers(app: &TestApp, sql: &'static str, seq: i64) {
     let mut conn = app.db.pool().acquire().await.unwrap();
-    if on_postgres() {
-        sqlx::raw_sql("ALTER TABLE audit_entry DISABLE TRIGGER USER")
-            .execute(&mut *conn)
-            .await
-            .unwrap();
+    let disable = if on_postgres() {
+        "ALTER TABLE audit_entry DISABLE TRIGGER USER"
     } else {
-        sqlx::raw_sql("DROP TRIGGER audit_entry_no_update")
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-    }
-    sqlx::query("UPDATE audit_entry SET actor = 'someone-else' WHERE seq = $1")
+        "DROP TRIGGER audit_entry_no_update; DROP TRIGGER audit_entry_no_delete"
+    };
+    sqlx::raw_sql(disable).execute(&mut *conn).await.unwrap();
+    sqlx::query(sql)
         .bind(seq)
         .execute(&mut *conn)
         .await
         .unwrap();
+}
+
+async fn tamper(app: &TestApp, seq: i64) {
+    bypass_triggers(
+        app,
+        "UPDATE audit_entry SET actor = 'someone-else' WHERE seq = $1",
+        seq,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -104,24 +109,7 @@ async fn audit_verify_notices_entries_cut_from_the_end() {
         .fetch_one(app.db.pool())
         .await
         .unwrap();
-    let mut conn = app.db.pool().acquire().await.unwrap();
-    if on_postgres() {
-        sqlx::raw_sql("ALTER TABLE audit_entry DISABLE TRIGGER USER")
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-    } else {
-        sqlx::raw_sql("DROP TRIGGER audit_entry_no_delete")
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-    }
-    sqlx::query("DELETE FROM audit_entry WHERE seq = $1")
-        .bind(last)
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    drop(conn);
+    bypass_triggers(&app, "DELETE FROM audit_entry WHERE seq = $1", last).await;
     let out = mamori(&["audit", "verify"], &app.tdb.url, None);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
