@@ -98,6 +98,7 @@ pub fn build(db: Db, config: AppConfig) -> Router {
         .merge(features::org::router())
         .merge(features::audit::router())
         .merge(features::policy::router())
+        .merge(features::network::router())
         .merge(api)
         .merge(features::api::openapi_router(openapi))
         .fallback(error::not_found)

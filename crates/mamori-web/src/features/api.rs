@@ -52,6 +52,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(assignments))
         .routes(routes!(policy))
         .routes(routes!(audit_entries))
+        .routes(routes!(
+            super::network::api::get_network,
+            super::network::api::put_network
+        ))
+        .routes(routes!(super::network::api::check_network))
+        .routes(routes!(super::network::api::network_versions))
 }
 
 /// Serves the OpenAPI document.

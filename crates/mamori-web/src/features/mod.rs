@@ -7,5 +7,6 @@ pub mod audit;
 pub mod dashboard;
 pub mod health;
 pub mod login;
+pub mod network;
 pub mod org;
 pub mod policy;

@@ -10,4 +10,5 @@ mod admin_cli;
 mod auth;
 mod common;
 mod netcheck_cli;
+mod network;
 mod sanitize_cli;
