@@ -338,7 +338,26 @@ fn endpoint_label(e: &Endpoint) -> String {
     match e {
         Endpoint::Zone(z) => format!("{}（区分全体）", z.label_ja()),
         Endpoint::Host(n) | Endpoint::Segment(n) | Endpoint::Name(n) => n.clone(),
+        Endpoint::Outside(n)
+            if mamori_netcheck::index::INTERNET_NAMES
+                .iter()
+                .any(|i| n.eq_ignore_ascii_case(i)) =>
+        {
+            "インターネット".to_owned()
+        }
         Endpoint::Outside(n) => format!("外部: {n}"),
+    }
+}
+
+/// The MFA method as staff say it; the file holds a free code, so unknown ones show as written.
+fn mfa_label(code: Option<&str>) -> String {
+    match code.map(str::trim) {
+        None | Some("") => String::new(),
+        Some("biometric") => "生体認証".to_owned(),
+        Some("ic_card") => "ICカード".to_owned(),
+        Some("totp" | "otp") => "ワンタイムパスワード".to_owned(),
+        Some("none") => "なし".to_owned(),
+        Some(other) => other.to_owned(),
     }
 }
 
@@ -464,7 +483,7 @@ fn build_page(
             addresses: join(&h.addresses),
             site: opt(h.site.as_deref()),
             asset: opt(h.asset.as_deref()),
-            mfa: opt(h.mfa.as_deref()),
+            mfa: mfa_label(h.mfa.as_deref()),
             take_out_blocked: h.take_out_blocked,
             usb_control: h.usb_control,
             edr: h.edr,
@@ -885,5 +904,52 @@ async fn load_example(
         Err(e) => Err(AppError::Internal(format!(
             "bundled example does not read: {e}"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn the_bundled_example_reads_and_is_clean() {
+        let a = analyse(EXAMPLE_TOML, "kyonan-alpha.toml").unwrap();
+        assert!(a.report.is_clean());
+        assert_eq!(a.network.hosts.len(), 30);
+    }
+
+    #[test]
+    fn text_is_stored_with_lf_and_bad_bytes_are_located() {
+        assert_eq!(
+            normalise_text("\u{feff}a = 1\r\nb = 2\r\n"),
+            "a = 1\nb = 2\n"
+        );
+        let e = utf8_text(b"a = 1\nb = \"\xff\"\n", "x.toml").unwrap_err();
+        let loc = e.diagnostics[0].location.clone().unwrap();
+        assert_eq!((loc.file.as_str(), loc.line, loc.column), ("x.toml", 2, 6));
+    }
+
+    #[test]
+    fn an_upload_name_is_a_base_name_and_never_empty() {
+        assert_eq!(upload_name("C:\\Users\\me\\net.toml"), "net.toml");
+        assert_eq!(upload_name("../../etc/passwd"), "passwd");
+        assert_eq!(upload_name(""), "network.toml");
+        assert_eq!(upload_name("a\u{7}b.toml"), "ab.toml");
+    }
+
+    #[test]
+    fn labels_read_as_staff_say_them() {
+        assert_eq!(
+            endpoint_label(&"internet".parse().unwrap()),
+            "インターネット"
+        );
+        assert_eq!(
+            endpoint_label(&"zone:lgwan".parse().unwrap()),
+            "LGWAN接続系（区分全体）"
+        );
+        assert_eq!(mfa_label(Some("biometric")), "生体認証");
+        assert_eq!(mfa_label(Some("指静脈")), "指静脈");
+        assert_eq!(mfa_label(None), "");
     }
 }

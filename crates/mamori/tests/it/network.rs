@@ -154,6 +154,8 @@ async fn the_demo_model_shows_with_its_diagram_and_no_violation() {
     assert!(r.body.contains("住基・税務サーバ"));
     assert!(r.body.contains("中間サーバーとの情報連携"));
     assert!(r.body.contains("R8-CISO-0001"));
+    assert!(r.body.contains("<td>インターネット</td>"));
+    assert!(r.body.contains("<td>生体認証</td>"));
 
     let d = c.get("/network/diagram.svg").await;
     assert_eq!(d.status, StatusCode::OK);
