@@ -12,7 +12,7 @@ use sqlx::AnyConnection;
 
 use crate::audit;
 use crate::org::AuditCtx;
-use crate::{Db, DbResult, now_text};
+use crate::{Db, DbResult, now_text, unique_violation};
 
 /// A stored version with its text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -121,7 +121,9 @@ pub async fn add_version(
     .bind(ctx.actor_id)
     .bind(now_text())
     .fetch_one(&mut *conn)
-    .await?;
+    .await
+    // Two saves racing on PostgreSQL can pick the same number; the second is refused whole.
+    .map_err(|e| unique_violation(e, format!("ネットワーク構成の第{next}版")))?;
     let mut entry = ctx.entry("network.version.create", "network_model", id);
     entry.org_id = Some(org);
     // The text itself can be large; its digest identifies it in the trail.

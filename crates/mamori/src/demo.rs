@@ -636,7 +636,7 @@ async fn store_example_network(db: &Db, org_id: i64, ctx: &AuditCtx) -> anyhow::
     )
     .await?
     {
-        Ok((n, _)) => Ok(n),
+        Ok(n) => Ok(n),
         Err(e) => anyhow::bail!("the bundled network example does not read: {e}"),
     }
 }

@@ -91,7 +91,8 @@ pub fn file_name(version_no: i64) -> String {
 }
 
 /// Checks `src` and, only when it is a valid description, stores it as a new version (audited
-/// in the same transaction). `Ok(Err(_))` is input the user must fix; nothing was stored.
+/// in the same transaction); returns its number. `Ok(Err(_))` is input the user must fix, with
+/// positions in `file`; nothing was stored.
 pub async fn store(
     db: &Db,
     cap: &Capability<can::EditNetwork>,
@@ -99,24 +100,22 @@ pub async fn store(
     src: String,
     file: &str,
     note: &str,
-) -> Result<Result<(i64, Analysis), InputError>, AppError> {
-    let (src, analysis) = {
-        let file = file.to_owned();
-        let checked = tokio::task::spawn_blocking(move || {
-            let result = analyse(&src, &file);
-            (src, result)
-        })
-        .await
-        .map_err(|e| AppError::Internal(format!("network check task: {e}")))?;
-        match checked {
-            (src, Ok(a)) => (src, a),
-            (_, Err(e)) => return Ok(Err(e)),
-        }
-    };
+) -> Result<Result<i64, InputError>, AppError> {
+    let file = file.to_owned();
+    // The text goes to the checking thread and comes back, so a large one is never copied.
+    let (src, checked) = tokio::task::spawn_blocking(move || {
+        let checked = analyse(&src, &file).map(|_| ());
+        (src, checked)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("network check task: {e}")))?;
+    if let Err(e) = checked {
+        return Ok(Err(e));
+    }
     let mut tx = db.begin_write().await?;
     let n = network::add_version(&mut tx, cap, ctx, &src, note).await?;
     tx.commit().await.map_err(mamori_db::DbError::from)?;
-    Ok(Ok((n, analysis)))
+    Ok(Ok(n))
 }
 
 /// Line endings as stored: a browser sends a textarea with CRLF, a file may have either, and
@@ -871,7 +870,7 @@ async fn save(
     )
     .await?
     {
-        Ok((n, _)) => Ok(Redirect::to(&format!("/network?saved={n}")).into_response()),
+        Ok(n) => Ok(Redirect::to(&format!("/network?saved={n}")).into_response()),
         // The text stays in the editor (an uploaded file's too), so the lines match the errors.
         Err(e) => {
             let rows = e.diagnostics.iter().map(ErrorRow::from).collect();
@@ -900,7 +899,7 @@ async fn load_example(
     )
     .await?;
     match stored {
-        Ok((n, _)) => Ok(Redirect::to(&format!("/network?saved={n}")).into_response()),
+        Ok(n) => Ok(Redirect::to(&format!("/network?saved={n}")).into_response()),
         Err(e) => Err(AppError::Internal(format!(
             "bundled example does not read: {e}"
         ))),

@@ -146,7 +146,7 @@ pub(crate) async fn put_network(
         "request.json"
     };
     match store(&state.db, &cap, &viewer.audit_ctx(), toml, file, &note).await? {
-        Ok((n, _)) => {
+        Ok(n) => {
             let (v, a) = read(&state, &viewer, Some(n)).await?;
             Ok(Json(json!({"version": version_json(&v), "report": a.report})).into_response())
         }
