@@ -47,11 +47,16 @@ pub enum Action {
     PolicyView,
     /// Import or edit the policy as a new version.
     PolicyEdit,
+    /// See the network model (zones, segments, hosts, flows) and its check. Network diagrams
+    /// are system documents (§4(2)③), so not every member of staff may read them.
+    NetworkView,
+    /// Store a new version of the network model.
+    NetworkEdit,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 12] = [
         Action::OrgView,
         Action::UnitEdit,
         Action::PersonEdit,
@@ -62,6 +67,8 @@ impl Action {
         Action::AuditExport,
         Action::PolicyView,
         Action::PolicyEdit,
+        Action::NetworkView,
+        Action::NetworkEdit,
     ];
 
     /// Stable code (for the audit trail and the API).
@@ -77,6 +84,8 @@ impl Action {
             Action::AuditExport => "audit.export",
             Action::PolicyView => "policy.view",
             Action::PolicyEdit => "policy.edit",
+            Action::NetworkView => "network.view",
+            Action::NetworkEdit => "network.edit",
         }
     }
 
@@ -93,6 +102,8 @@ impl Action {
             Action::AuditExport => "監査証跡の出力",
             Action::PolicyView => "ポリシーの閲覧",
             Action::PolicyEdit => "ポリシーの改定",
+            Action::NetworkView => "ネットワーク構成の閲覧",
+            Action::NetworkEdit => "ネットワーク構成の編集",
         }
     }
 }
@@ -110,6 +121,17 @@ pub fn scope_of(role: Role, action: Action) -> Option<Scope> {
         (A::PersonEdit | A::AssignmentEdit, R::SecurityManager) => Some(OwnUnit),
         (A::AccountAdmin, R::Ciso | R::ChiefOfficer) => Some(All),
         (A::AuditView | A::AuditExport, R::Ciso | R::ChiefOfficer | R::Auditor) => Some(All),
+        // 統括 is responsible for all networks; 情報システム管理者 run the systems on them.
+        (A::NetworkEdit, R::ChiefOfficer | R::SystemManager) => Some(All),
+        (
+            A::NetworkView,
+            R::Ciso
+            | R::ViceCiso
+            | R::ChiefOfficer
+            | R::SystemManager
+            | R::SystemStaff
+            | R::Auditor,
+        ) => Some(All),
         _ => None,
     }
 }
@@ -198,6 +220,8 @@ pub mod can {
         ExportAudit => AuditExport,
         ViewPolicy => PolicyView,
         EditPolicy => PolicyEdit,
+        ViewNetwork => NetworkView,
+        EditNetwork => NetworkEdit,
     }
 }
 
@@ -390,6 +414,19 @@ mod tests {
                 Action::AuditView | Action::AuditExport => {
                     matches!(role, Role::Ciso | Role::ChiefOfficer | Role::Auditor).then_some(All)
                 }
+                Action::NetworkView => matches!(
+                    role,
+                    Role::Ciso
+                        | Role::ViceCiso
+                        | Role::ChiefOfficer
+                        | Role::SystemManager
+                        | Role::SystemStaff
+                        | Role::Auditor
+                )
+                .then_some(All),
+                Action::NetworkEdit => {
+                    matches!(role, Role::ChiefOfficer | Role::SystemManager).then_some(All)
+                }
             }
         };
         for role in Role::ALL {
@@ -416,6 +453,23 @@ mod tests {
             actor(Role::Auditor, SOMU, JIMU)
                 .can::<can::ViewAudit>()
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn network_diagrams_are_not_for_everyone() {
+        for role in [Role::Staff, Role::SecurityManager, Role::SecurityOfficer] {
+            assert!(actor(role, SOMU, JIMU).can::<can::ViewNetwork>().is_err());
+        }
+        let auditor = actor(Role::Auditor, SOMU, JIMU);
+        assert!(auditor.can::<can::ViewNetwork>().is_ok());
+        assert!(auditor.can::<can::EditNetwork>().is_err());
+        let sysadmin = actor(Role::SystemManager, SOMU, JIMU);
+        assert_eq!(
+            sysadmin
+                .can::<can::EditNetwork>()
+                .map(|c| c.reach().clone()),
+            Ok(Reach::All)
         );
     }
 

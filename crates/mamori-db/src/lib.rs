@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod auth;
 pub mod migrate;
+pub mod network;
 pub mod org;
 pub mod policy;
 pub mod roster;

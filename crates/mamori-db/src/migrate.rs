@@ -126,7 +126,28 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "organisation generation: bumped by the database on every unit or role change",
         steps: V2,
     },
+    Migration {
+        version: 3,
+        name: "network model: the organisation's network description, one row per version",
+        steps: V3,
+    },
 ];
+
+/// The network description (三層の対策, §6(3)) as the TOML text it was written in, so an
+/// export gives back exactly what was saved (comments included) and violations point at its
+/// lines. Every save is a new row; older versions are never overwritten.
+const V3: &[Step] = &[Step::Sql(
+    "CREATE TABLE network_model (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            version_no {int} NOT NULL,
+            toml TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            created_by {int} REFERENCES person(id),
+            created_at TEXT NOT NULL,
+            UNIQUE (org_id, version_no)
+        )",
+)];
 
 /// The web layer keeps each organisation's unit tree and roles in memory. The database itself
 /// counts changes to them, so a cached copy is known stale even when another process (the

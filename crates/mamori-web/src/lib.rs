@@ -99,6 +99,7 @@ pub fn build(db: Db, config: AppConfig) -> Router {
         .merge(features::audit::router())
         .merge(features::policy::router())
         .merge(features::roster::router())
+        .merge(features::network::router())
         .merge(api)
         .merge(features::api::openapi_router(openapi))
         .fallback(error::not_found)

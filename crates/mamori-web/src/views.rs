@@ -71,6 +71,14 @@ impl Layout {
                 current: false,
             },
         ];
+        if may(Action::NetworkView) {
+            nav.push(NavItem {
+                href: "/network",
+                label: "ネットワーク構成",
+                section: "§6(3)",
+                current: false,
+            });
+        }
         if may(Action::AuditView) {
             nav.push(NavItem {
                 href: "/audit",

@@ -1,7 +1,8 @@
 //! `serve --demo`: loads 峡南広域行政組合 — its three bodies (事務局, 消防本部, 慈生園) with their
-//! sections, about forty staff across every role and employment type, and the shipped policy
-//! structure as version 1 — so a visitor can try every page. Loading is idempotent: a second
-//! start finds the organisation and only prints how to log in.
+//! sections, about forty staff across every role and employment type, the shipped policy
+//! structure as version 1 and its α-model network description as version 1 — so a visitor can
+//! try every page. Loading is idempotent: a second start finds the organisation and only prints
+//! how to log in.
 
 use mamori_core::permission::{Capability, can};
 use mamori_core::role::Role;
@@ -580,6 +581,7 @@ pub async fn load(db: &Db, password: &str, memory_kib: u32) -> anyhow::Result<Lo
     tx.commit().await?;
 
     store_shipped_policy(db, org_id, ORG_NAME, &ctx, Some(SINCE)).await?;
+    store_example_network(db, org_id, &ctx).await?;
     Ok(Loaded {
         created: true,
         org_id,
@@ -617,6 +619,26 @@ pub async fn store_shipped_policy(
     .await?;
     tx.commit().await?;
     Ok(n)
+}
+
+/// Stores the bundled α-model description (`examples/kyonan-alpha.toml`, which describes this
+/// very organisation) as its first network version.
+async fn store_example_network(db: &Db, org_id: i64, ctx: &AuditCtx) -> anyhow::Result<i64> {
+    use mamori_web::features::network;
+    let cap = Capability::<can::EditNetwork>::operator(mamori_core::org::OrgId(org_id));
+    match network::store(
+        db,
+        &cap,
+        ctx,
+        network::EXAMPLE_TOML.to_owned(),
+        "kyonan-alpha.toml",
+        "デモ: 記述例 kyonan-alpha.toml を登録",
+    )
+    .await?
+    {
+        Ok(n) => Ok(n),
+        Err(e) => anyhow::bail!("the bundled network example does not read: {e}"),
+    }
 }
 
 /// The start-up message: where to go and whom to log in as.

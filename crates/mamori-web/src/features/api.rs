@@ -82,6 +82,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(policy))
         .routes(routes!(audit_entries))
         .merge(super::roster::api_router())
+        .routes(routes!(
+            super::network::api::get_network,
+            super::network::api::put_network
+        ))
+        .routes(routes!(super::network::api::check_network))
+        .routes(routes!(super::network::api::network_versions))
 }
 
 /// Serves the OpenAPI document.

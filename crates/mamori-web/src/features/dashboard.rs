@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use mamori_core::calendar::FiscalYear;
-use mamori_core::permission::{Action, scope_of};
+use mamori_core::permission::{Action, Capability, can, scope_of};
 use mamori_db::auth;
 use mamori_db::org::{self, PersonFilter};
 
@@ -136,6 +136,9 @@ async fn home(State(state): State<AppState>, viewer: Option<Viewer>) -> Result<R
             href: "/audit?action=login.lockout",
         });
     }
+    if let Ok(cap) = viewer.actor.can::<can::ViewNetwork>() {
+        network_count(&state, &viewer, &cap, &mut counts, &mut tasks).await?;
+    }
     let roles = viewer
         .actor
         .held
@@ -161,4 +164,37 @@ async fn home(State(state): State<AppState>, viewer: Option<Viewer>) -> Result<R
         counts,
     };
     page(&dash)
+}
+
+/// The network check's violations (the description is read and checked on each view, so the
+/// count is never stale), or a task when nothing is registered yet.
+async fn network_count(
+    state: &AppState,
+    viewer: &Viewer,
+    cap: &Capability<can::ViewNetwork>,
+    counts: &mut Vec<Count>,
+    tasks: &mut Vec<Task>,
+) -> Result<(), AppError> {
+    let Some(v) = mamori_db::network::current(&state.db, cap).await? else {
+        if viewer.actor.can::<can::EditNetwork>().is_ok() {
+            tasks.push(Task {
+                text: "ネットワーク構成（三層の対策）が登録されていません".into(),
+                href: "/network",
+            });
+        }
+        return Ok(());
+    };
+    let file = super::network::file_name(v.version_no);
+    match super::network::analyse_off_thread(v.toml, file).await? {
+        Ok(a) => counts.push(Count {
+            label: "ネットワーク構成の違反",
+            value: i64::try_from(a.report.violations.len()).unwrap_or(i64::MAX),
+            href: "/network",
+        }),
+        Err(_) => tasks.push(Task {
+            text: "登録されたネットワーク構成を読み取れません。記述を確認してください".into(),
+            href: "/network",
+        }),
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod dashboard;
 pub mod health;
 pub mod login;
+pub mod network;
 pub mod org;
 pub mod policy;
 pub mod roster;

@@ -434,6 +434,21 @@ fn api_routes(person: i64) -> Vec<(Route, String, Option<Value>)> {
             None,
         ),
         (route("get", "/api/v1/audit"), "/api/v1/audit".into(), None),
+        (
+            route("get", "/api/v1/network"),
+            "/api/v1/network".into(),
+            None,
+        ),
+        (
+            route("get", "/api/v1/network/check"),
+            "/api/v1/network/check".into(),
+            None,
+        ),
+        (
+            route("get", "/api/v1/network/versions"),
+            "/api/v1/network/versions".into(),
+            None,
+        ),
     ]
 }
 
@@ -507,6 +522,25 @@ async fn the_openapi_document_describes_every_api_route() {
         r.body
     );
     tried.insert(route("post", "/api/v1/roster/import"));
+    // The network model is stored as sent (TOML here), by someone who may edit it.
+    let editor = app.token("tokatsu").await;
+    let req = http::Request::builder()
+        .method(Method::PUT)
+        .uri("/api/v1/network?note=api")
+        .header(header::AUTHORIZATION, format!("Bearer {editor}"))
+        .header(header::CONTENT_TYPE, "application/toml")
+        .body(axum::body::Body::from(
+            mamori_web::features::network::EXAMPLE_TOML,
+        ))
+        .unwrap();
+    let r = c.send(req).await;
+    assert!(
+        r.status.is_success(),
+        "network put: {} {}",
+        r.status,
+        r.body
+    );
+    tried.insert(route("put", "/api/v1/network"));
     assert_eq!(
         tried, documented,
         "the document lists exactly the routes served"

@@ -202,6 +202,23 @@ async fn second_org(app: &TestApp) -> OtherOrg {
     // Its staff member is refused the audit trail (a permission.denied of that organisation).
     let mut staff = app.login("zz.hokuto.staff").await;
     assert_eq!(staff.get("/audit").await.status, StatusCode::FORBIDDEN);
+    // Its own network model, two versions, named so that any leak shows.
+    let net_cap =
+        mamori_core::permission::Capability::<mamori_core::permission::can::EditNetwork>::operator(
+            mamori_core::org::OrgId(org_id),
+        );
+    let toml = mamori_web::features::network::EXAMPLE_TOML.replace(
+        "峡南広域行政組合 庁内ネットワーク",
+        "八ヶ岳南麓 庁内ネットワーク",
+    );
+    let mut tx = app.db.begin_write().await.unwrap();
+    for note in ["南麓 初版", "南麓 第2版"] {
+        mamori_db::network::add_version(&mut tx, &net_cap, &ctx, &toml, note)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
     OtherOrg {
         org_id,
         units,
@@ -879,6 +896,51 @@ async fn no_route_reveals_another_organisation() {
         .api(Method::GET, "/api/v1/me", &other.token, None)
         .await;
     assert_eq!(r.json()["person"]["login"], "zz.hokuto.ciso");
+
+    // --- ネットワーク構成: the other organisation has versions 1 and 2; this one only 1. ---
+    for template in [
+        "/network",
+        "/network/diagram.svg",
+        "/network/edit",
+        "/network/export.toml",
+        "/network/versions",
+    ] {
+        p.clean(template, Send::Page, template).await;
+    }
+    p.hidden(
+        "/network/versions/{n}",
+        Send::Page,
+        "/network/versions/2",
+        "/network/versions/999",
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    p.hidden(
+        "/network/export.toml",
+        Send::Page,
+        "/network/export.toml?version=2",
+        "/network/export.toml?version=999",
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    for template in [
+        "/api/v1/network",
+        "/api/v1/network/check",
+        "/api/v1/network/versions",
+    ] {
+        p.clean(template, api(Method::GET), template).await;
+    }
+    // The CISO reads the network but does not edit it: refused, and nothing of the other shows.
+    p.clean("/network", form(&[("toml", "x"), ("note", "")]), "/network")
+        .await;
+    p.clean("/network/example", form(&[]), "/network/example")
+        .await;
+    p.clean(
+        "/api/v1/network",
+        Send::Api(Method::PUT, Some(serde_json::json!({}))),
+        "/api/v1/network",
+    )
+    .await;
 
     // --- 名簿の取込み: a file naming the other organisation's unit or login. ---
     roster_probes(&mut p).await;

@@ -15,6 +15,7 @@ mod browser;
 mod common;
 mod isolation;
 mod netcheck_cli;
+mod network;
 mod roster;
 mod sanitize_cli;
 mod support;
