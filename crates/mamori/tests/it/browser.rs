@@ -181,11 +181,8 @@ async fn login_flow(b: &Client, base: &str) {
         .unwrap();
 
     // 2. TOTP enrolment: the secret shown for manual entry, then a code computed from it.
-    let secret = b
-        .wait()
-        .for_element(Locator::Id("totp-secret"))
+    let secret = wait_for(b, Locator::Id("totp-secret"), "the enrolment page")
         .await
-        .unwrap_or_else(|e| panic!("no enrolment page after the password: {e}"))
         .text()
         .await
         .unwrap();
@@ -208,11 +205,7 @@ async fn login_flow(b: &Client, base: &str) {
     .unwrap();
 
     // 3. Recovery codes, shown once; continue.
-    let list = b
-        .wait()
-        .for_element(Locator::Id("recovery-codes"))
-        .await
-        .unwrap_or_else(|e| panic!("no recovery codes after enrolment: {e}"));
+    let list = wait_for(b, Locator::Id("recovery-codes"), "the recovery codes").await;
     let codes = list.find_all(Locator::Css("code.recovery")).await.unwrap();
     assert!(!codes.is_empty(), "no recovery codes listed");
     assert_no_scripts(b).await;
@@ -224,11 +217,7 @@ async fn login_flow(b: &Client, base: &str) {
         .unwrap();
 
     // 4. The dashboard, in Japanese, with the person's name.
-    let nav = b
-        .wait()
-        .for_element(Locator::Css("nav.global"))
-        .await
-        .unwrap_or_else(|e| panic!("no dashboard after the recovery codes: {e}"));
+    let nav = wait_for(b, Locator::Css("nav.global"), "the dashboard").await;
     assert_eq!(
         nav.attr("aria-label").await.unwrap().as_deref(),
         Some("メインメニュー")
@@ -253,6 +242,22 @@ async fn login_flow(b: &Client, base: &str) {
     let heading = b.find(Locator::Css("main h1")).await.unwrap();
     assert_eq!(heading.text().await.unwrap(), "ホーム");
     assert_no_scripts(b).await;
+}
+
+/// Waits for the element that marks the next page; when it never comes, fails showing the page
+/// the browser is on instead.
+async fn wait_for(b: &Client, locator: Locator<'_>, page: &str) -> fantoccini::elements::Element {
+    match b.wait().for_element(locator).await {
+        Ok(e) => e,
+        Err(e) => {
+            let url = b.current_url().await.map(|u| u.to_string());
+            let text = match b.find(Locator::Css("body")).await {
+                Ok(body) => body.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            panic!("{page} did not appear ({e}); the browser is at {url:?} showing:\n{text}")
+        }
+    }
 }
 
 /// The page carries no script at all: everything it does, it does with HTML forms and links.
