@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the full test run needs beyond the Rust toolchain, from Debian's packages:
-# Chromium and ChromeDriver for the browser test, and clamd for the live virus-scan tests
-# (scripts/start-clamd.sh runs it with a signature file of its own; nothing is downloaded).
+# Chromium and ChromeDriver for the browser test. (clamd, for the optional live virus-scan
+# tests, is installed by scripts/start-clamd.sh when asked for.)
 # Idempotent and quiet when everything is present; needs root (or sudo) only to install.
 set -euo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
-command -v clamd >/dev/null 2>&1 || [ -x /usr/sbin/clamd ] || missing+=(clamav-daemon)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
