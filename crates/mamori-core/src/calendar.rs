@@ -249,6 +249,13 @@ pub fn format_slash(date: Date) -> String {
     format!("{}/{}/{}", date.year(), u8::from(date.month()), date.day())
 }
 
+/// Today in Japan (JST, UTC+9): the day every date rule of a Japanese government runs on.
+pub fn today_jst() -> Date {
+    time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+9))
+        .date()
+}
+
 /// 「2026-04-01」 (ISO 8601), for files and APIs.
 pub fn format_iso(date: Date) -> String {
     format!(

@@ -3,6 +3,7 @@
 //! Names follow the policy's own terms (see [`glossary`]), so a reader can map code to the
 //! section of 基本方針 or 対策基準 it serves.
 
+pub mod asset;
 pub mod calendar;
 pub mod glossary;
 pub mod org;

@@ -52,11 +52,17 @@ pub enum Action {
     NetworkView,
     /// Store a new version of the network model.
     NetworkEdit,
+    /// Read the information-asset register (情報資産管理台帳).
+    AssetView,
+    /// Create, edit, review, take out, dispose of and reassign information assets.
+    AssetEdit,
+    /// Change the register's settings: classification scheme, review interval.
+    AssetSettings,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 15] = [
         Action::OrgView,
         Action::UnitEdit,
         Action::PersonEdit,
@@ -69,6 +75,9 @@ impl Action {
         Action::PolicyEdit,
         Action::NetworkView,
         Action::NetworkEdit,
+        Action::AssetView,
+        Action::AssetEdit,
+        Action::AssetSettings,
     ];
 
     /// Stable code (for the audit trail and the API).
@@ -86,6 +95,9 @@ impl Action {
             Action::PolicyEdit => "policy.edit",
             Action::NetworkView => "network.view",
             Action::NetworkEdit => "network.edit",
+            Action::AssetView => "asset.view",
+            Action::AssetEdit => "asset.edit",
+            Action::AssetSettings => "asset.settings",
         }
     }
 
@@ -104,6 +116,9 @@ impl Action {
             Action::PolicyEdit => "ポリシーの改定",
             Action::NetworkView => "ネットワーク構成の閲覧",
             Action::NetworkEdit => "ネットワーク構成の編集",
+            Action::AssetView => "情報資産の閲覧",
+            Action::AssetEdit => "情報資産の編集",
+            Action::AssetSettings => "情報資産台帳の設定",
         }
     }
 }
@@ -132,6 +147,18 @@ pub fn scope_of(role: Role, action: Action) -> Option<Scope> {
             | R::SystemStaff
             | R::Auditor,
         ) => Some(All),
+        // 情報資産 (§6(2)): 管理者 its unit, 責任者 its body, 統括 and CISO everything; the
+        // auditor and those overseeing systems read everything; staff read their own unit's.
+        (A::AssetEdit, R::Ciso | R::ChiefOfficer) => Some(All),
+        (A::AssetEdit, R::SecurityOfficer) => Some(OwnBody),
+        (A::AssetEdit, R::SecurityManager) => Some(OwnUnit),
+        (A::AssetSettings, R::Ciso | R::ChiefOfficer) => Some(All),
+        (
+            A::AssetView,
+            R::Ciso | R::ViceCiso | R::ChiefOfficer | R::SystemManager | R::Auditor,
+        ) => Some(All),
+        (A::AssetView, R::SecurityOfficer) => Some(OwnBody),
+        (A::AssetView, R::SecurityManager | R::SystemStaff | R::Staff) => Some(OwnUnit),
         _ => None,
     }
 }
@@ -222,6 +249,9 @@ pub mod can {
         EditPolicy => PolicyEdit,
         ViewNetwork => NetworkView,
         EditNetwork => NetworkEdit,
+        ViewAssets => AssetView,
+        EditAssets => AssetEdit,
+        ConfigureAssets => AssetSettings,
     }
 }
 
@@ -427,6 +457,24 @@ mod tests {
                 Action::NetworkEdit => {
                     matches!(role, Role::ChiefOfficer | Role::SystemManager).then_some(All)
                 }
+                Action::AssetEdit => match role {
+                    Role::Ciso | Role::ChiefOfficer => Some(All),
+                    Role::SecurityOfficer => Some(OwnBody),
+                    Role::SecurityManager => Some(OwnUnit),
+                    _ => None,
+                },
+                Action::AssetSettings => {
+                    matches!(role, Role::Ciso | Role::ChiefOfficer).then_some(All)
+                }
+                Action::AssetView => match role {
+                    Role::Ciso
+                    | Role::ViceCiso
+                    | Role::ChiefOfficer
+                    | Role::SystemManager
+                    | Role::Auditor => Some(All),
+                    Role::SecurityOfficer => Some(OwnBody),
+                    Role::SecurityManager | Role::SystemStaff | Role::Staff => Some(OwnUnit),
+                },
             }
         };
         for role in Role::ALL {
@@ -438,6 +486,21 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn staff_read_only_their_own_units_assets() {
+        let staff = actor(Role::Staff, SOMU, JIMU);
+        assert!(staff.can_on::<can::ViewAssets>(&[ROOT, JIMU, SOMU]).is_ok());
+        assert!(staff.can_on::<can::ViewAssets>(&[ROOT, JIMU, KAIKEI]).is_err());
+        assert!(staff.can::<can::EditAssets>().is_err());
+        let officer = actor(Role::SecurityOfficer, JIMU, JIMU);
+        assert!(officer.can_on::<can::EditAssets>(&[ROOT, JIMU, KAIKEI]).is_ok());
+        assert!(officer.can_on::<can::EditAssets>(&[ROOT, SHOBO]).is_err());
+        assert!(officer.can::<can::ConfigureAssets>().is_err());
+        let auditor = actor(Role::Auditor, SOMU, JIMU);
+        assert!(auditor.can_on::<can::ViewAssets>(&[ROOT, SHOBO, KEIBO]).is_ok());
+        assert!(auditor.can::<can::EditAssets>().is_err());
     }
 
     #[test]

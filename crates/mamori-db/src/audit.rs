@@ -169,6 +169,93 @@ pub async fn append(conn: &mut AnyConnection, new: NewEntry) -> DbResult<i64> {
     Ok(seq)
 }
 
+/// Appends many entries in order inside the caller's write transaction (a bulk change or an
+/// import: one entry per object changed), taking the chain head once and inserting in batches.
+/// Returns the sequence number of the last entry (the head's when `entries` is empty).
+pub async fn append_many(conn: &mut AnyConnection, entries: Vec<NewEntry>) -> DbResult<i64> {
+    const BATCH: usize = 400;
+    let count = i64::try_from(entries.len()).unwrap_or(i64::MAX);
+    let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+        .bind(count)
+        .fetch_one(&mut *conn)
+        .await?;
+    let last: i64 = head.try_get(0)?;
+    let mut prev_hash: String = head.try_get(1)?;
+    let mut seq = last - count;
+    let at = now_text();
+    let mut built = Vec::with_capacity(entries.len());
+    for new in entries {
+        seq += 1;
+        let mut entry = Entry {
+            seq,
+            hash_version: HASH_VERSION,
+            at: at.clone(),
+            org_id: new.org_id,
+            actor_id: new.actor_id,
+            actor: new.actor,
+            unit_id: new.unit_id,
+            action: new.action,
+            object_type: new.object_type,
+            object_id: new.object_id,
+            before_json: new.before.map(|v| v.to_string()),
+            after_json: new.after.map(|v| v.to_string()),
+            request_id: new.request_id,
+            prev_hash: std::mem::take(&mut prev_hash),
+            hash: String::new(),
+        };
+        entry.hash = hash_v1(&entry);
+        prev_hash.clone_from(&entry.hash);
+        built.push(entry);
+    }
+    for chunk in built.chunks(BATCH) {
+        let mut sql = String::from(
+            "INSERT INTO audit_entry (seq, hash_version, at, org_id, actor_id, actor, unit_id, action, \
+             object_type, object_id, before_json, after_json, request_id, prev_hash, hash) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let b = i * 15;
+            sql.push('(');
+            sql.push_str(
+                &(1..=15)
+                    .map(|k| format!("${}", b + k))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            sql.push(')');
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for e in chunk {
+            q = q
+                .bind(e.seq)
+                .bind(e.hash_version)
+                .bind(e.at.clone())
+                .bind(e.org_id)
+                .bind(e.actor_id)
+                .bind(e.actor.clone())
+                .bind(e.unit_id)
+                .bind(e.action.clone())
+                .bind(e.object_type.clone())
+                .bind(e.object_id.clone())
+                .bind(e.before_json.clone())
+                .bind(e.after_json.clone())
+                .bind(e.request_id.clone())
+                .bind(e.prev_hash.clone())
+                .bind(e.hash.clone());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    if !built.is_empty() {
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+            .bind(&prev_hash)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(last)
+}
+
 /// Appends an entry in a transaction of its own (events with nothing else to write: a login
 /// failure, a denial, an export).
 pub async fn record(db: &Db, new: NewEntry) -> DbResult<i64> {

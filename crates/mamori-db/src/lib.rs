@@ -5,6 +5,7 @@
 //! genuinely differs between the two (column types, triggers, write locking) is decided in
 //! [`migrate`] and [`Db::begin_write`], nowhere else.
 
+pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod migrate;

@@ -131,6 +131,102 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "network model: the organisation's network description, one row per version",
         steps: V3,
     },
+    Migration {
+        version: 4,
+        name: "information-asset register: assets, holdings, take-outs, disposal certificates",
+        steps: V4,
+    },
+];
+
+/// 情報資産管理台帳 (§6(2)). Assets are never deleted (disposal sets `status`); `findings` keeps
+/// the rule ids an asset breaks (`,A001,A005,`) so lists filter on them; the organisation
+/// records its review interval and the generation/date its findings were last checked at.
+const V4: &[Step] = &[
+    Step::Sql("ALTER TABLE organisation ADD COLUMN asset_review_days {int} NOT NULL DEFAULT 365"),
+    Step::Sql("ALTER TABLE organisation ADD COLUMN asset_rules_key TEXT NOT NULL DEFAULT ''"),
+    Step::Sql(
+        "CREATE TABLE asset (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            asset_no TEXT NOT NULL,
+            name TEXT NOT NULL,
+            business TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL,
+            unit_id {int} NOT NULL REFERENCES unit(id),
+            manager_id {int} REFERENCES person(id),
+            medium TEXT NOT NULL,
+            location TEXT NOT NULL DEFAULT '',
+            lockable {int} NOT NULL DEFAULT 0,
+            zone TEXT,
+            confidentiality TEXT NOT NULL,
+            integrity {int} NOT NULL,
+            availability {int} NOT NULL,
+            personal {int} NOT NULL DEFAULT 0,
+            personal_count {int},
+            sensitive {int} NOT NULL DEFAULT 0,
+            my_number {int} NOT NULL DEFAULT 0,
+            users_scope TEXT NOT NULL DEFAULT '',
+            restrictions TEXT NOT NULL DEFAULT '',
+            retention TEXT NOT NULL DEFAULT '',
+            backup TEXT NOT NULL DEFAULT '',
+            contractor TEXT NOT NULL DEFAULT '',
+            exception_ref TEXT NOT NULL DEFAULT '',
+            last_reviewed TEXT,
+            note TEXT NOT NULL DEFAULT '',
+            triage TEXT NOT NULL DEFAULT '',
+            findings TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'active',
+            disposed_on TEXT,
+            disposed_by {int} REFERENCES person(id),
+            disposal_method TEXT NOT NULL DEFAULT '',
+            version {int} NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (org_id, asset_no)
+        )",
+    ),
+    Step::Sql("CREATE INDEX asset_org_unit ON asset (org_id, unit_id, asset_no)"),
+    Step::Sql("CREATE INDEX asset_org_manager ON asset (org_id, manager_id)"),
+    Step::Sql("CREATE INDEX asset_org_status_no ON asset (org_id, status, asset_no)"),
+    Step::Sql(
+        "CREATE TABLE asset_holding (
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            holder_id {int} NOT NULL REFERENCES asset(id),
+            held_id {int} NOT NULL REFERENCES asset(id),
+            PRIMARY KEY (holder_id, held_id)
+        )",
+    ),
+    Step::Sql("CREATE INDEX asset_holding_held ON asset_holding (held_id)"),
+    Step::Sql(
+        "CREATE TABLE asset_takeout (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            asset_id {int} NOT NULL REFERENCES asset(id),
+            person_id {int} NOT NULL REFERENCES person(id),
+            permitted_by {int} REFERENCES person(id),
+            purpose TEXT NOT NULL,
+            destination TEXT NOT NULL,
+            out_on TEXT NOT NULL,
+            due_on TEXT,
+            returned_at TEXT,
+            created_at TEXT NOT NULL
+        )",
+    ),
+    Step::Sql("CREATE INDEX asset_takeout_asset ON asset_takeout (asset_id)"),
+    Step::Sql(
+        "CREATE TABLE asset_certificate (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            asset_id {int} NOT NULL REFERENCES asset(id),
+            file_name TEXT NOT NULL,
+            size {int} NOT NULL,
+            sha256 TEXT NOT NULL,
+            content {blob} NOT NULL,
+            uploaded_by {int},
+            created_at TEXT NOT NULL
+        )",
+    ),
+    Step::Sql("CREATE INDEX audit_entry_object ON audit_entry (object_type, object_id)"),
 ];
 
 /// The network description (三層の対策, §6(3)) as the TOML text it was written in, so an

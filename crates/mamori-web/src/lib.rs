@@ -10,6 +10,7 @@ pub mod features;
 pub mod password;
 pub mod security;
 pub mod session;
+pub mod upload;
 pub mod views;
 
 use std::sync::Arc;
@@ -100,6 +101,7 @@ pub fn build(db: Db, config: AppConfig) -> Router {
         .merge(features::policy::router())
         .merge(features::roster::router())
         .merge(features::network::router())
+        .merge(features::inventory::router())
         .merge(api)
         .merge(features::api::openapi_router(openapi))
         .fallback(error::not_found)

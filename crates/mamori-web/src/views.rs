@@ -71,6 +71,14 @@ impl Layout {
                 current: false,
             },
         ];
+        if may(Action::AssetView) {
+            nav.push(NavItem {
+                href: "/inventory",
+                label: "情報資産",
+                section: "§6(2)",
+                current: false,
+            });
+        }
         if may(Action::NetworkView) {
             nav.push(NavItem {
                 href: "/network",

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod cli;
 pub mod demo;
+pub mod demo_assets;
 pub mod netcheck_cmd;
 pub mod roster_cmd;
 pub mod sanitize_cmd;

@@ -45,7 +45,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// A JSON request body. Axum's own rejections are English text; this answers them as the API's
 /// JSON errors with a Japanese message naming the field at fault.
-struct ApiJson<T>(T);
+pub(crate) struct ApiJson<T>(pub(crate) T);
 
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
@@ -88,6 +88,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(super::network::api::check_network))
         .routes(routes!(super::network::api::network_versions))
+        .merge(super::inventory::api::router())
 }
 
 /// Serves the OpenAPI document.

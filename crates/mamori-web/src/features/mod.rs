@@ -6,6 +6,7 @@ pub mod assets;
 pub mod audit;
 pub mod dashboard;
 pub mod health;
+pub mod inventory;
 pub mod login;
 pub mod network;
 pub mod org;
