@@ -9,6 +9,7 @@
 mod access;
 mod admin_cli;
 mod api;
+mod assets;
 mod auth;
 mod bad_input;
 mod browser;

@@ -166,8 +166,51 @@ pub async fn snapshot(app: &TestApp) -> String {
             .fetch_all(pool)
             .await
             .unwrap();
+    // The register, without its derived findings cache (reads may refresh it).
+    let assets: Vec<mamori_db::assets::Asset> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {} {} ORDER BY a.id",
+        mamori_db::assets::ASSET_COLUMNS,
+        mamori_db::assets::ASSET_FROM
+    )))
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let assets: Vec<String> = assets
+        .into_iter()
+        .map(|a| {
+            format!(
+                "{:?}",
+                mamori_db::assets::Asset {
+                    findings: String::new(),
+                    ..a
+                }
+            )
+        })
+        .collect();
+    let holdings: Vec<(i64, i64, i64)> =
+        sqlx::query_as("SELECT org_id, holder_id, held_id FROM asset_holding ORDER BY holder_id, held_id")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let take_outs: Vec<(i64, i64, i64, Option<String>)> = sqlx::query_as(
+        "SELECT id, asset_id, person_id, returned_at FROM asset_takeout ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let certificates: Vec<(i64, i64, String)> =
+        sqlx::query_as("SELECT id, asset_id, sha256 FROM asset_certificate ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    let settings: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT id, classification_scheme, asset_review_days FROM organisation ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
     format!(
-        "{units:?}\n{persons:?}\n{secrets:?}\n{assignments:?}\n{versions:?}\n{tokens:?}\n{codes:?}"
+        "{units:?}\n{persons:?}\n{secrets:?}\n{assignments:?}\n{versions:?}\n{tokens:?}\n{codes:?}\n{assets:?}\n{holdings:?}\n{take_outs:?}\n{certificates:?}\n{settings:?}"
     )
 }
 
@@ -181,11 +224,20 @@ pub type Route = (String, String);
 pub fn declared_routes() -> BTreeSet<Route> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../mamori-web/src/features");
     let mut out = BTreeSet::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().and_then(|e| e.to_str()) != Some("rs") {
-            continue;
+    // Feature modules and their submodules (`features/inventory/*.rs` …).
+    let mut files = Vec::new();
+    let mut dirs = vec![dir];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().and_then(|e| e.to_str()) == Some("rs") {
+                files.push(path);
+            }
         }
+    }
+    for path in files {
         let src = std::fs::read_to_string(&path).unwrap();
         for chunk in src.split(".route(").skip(1) {
             let chunk = chunk.trim_start();
