@@ -138,7 +138,12 @@ pub enum Medium {
 
 impl Medium {
     /// Every medium.
-    pub const ALL: [Medium; 4] = [Medium::Paper, Medium::File, Medium::System, Medium::Removable];
+    pub const ALL: [Medium; 4] = [
+        Medium::Paper,
+        Medium::File,
+        Medium::System,
+        Medium::Removable,
+    ];
 
     /// Stable code.
     pub fn code(self) -> &'static str {
@@ -165,7 +170,9 @@ impl Medium {
         let key = text::fold(s);
         let m = match key.as_str() {
             "paper" | "紙" | "紙媒体" | "書面" => Medium::Paper,
-            "file" | "電子ファイル" | "電子" | "ファイル" | "電子データ" => Medium::File,
+            "file" | "電子ファイル" | "電子" | "ファイル" | "電子データ" => {
+                Medium::File
+            }
             "system" | "db・システム" | "db/システム" | "システム" | "db" | "データベース" => {
                 Medium::System
             }
@@ -224,7 +231,11 @@ impl Scheme {
                 Confidentiality::C2,
                 Confidentiality::C1,
             ],
-            Scheme::Legacy => &[Confidentiality::C3, Confidentiality::C2, Confidentiality::C1],
+            Scheme::Legacy => &[
+                Confidentiality::C3,
+                Confidentiality::C2,
+                Confidentiality::C1,
+            ],
         }
     }
 }
@@ -958,24 +969,21 @@ pub fn evaluate(f: &Facts) -> Vec<Finding> {
         && let Some(zone) = f.zone
         && zone != Zone::MyNumber
     {
-        push(
-            &A001,
-            format!("ネットワーク区分が{}です", zone.label_ja()),
-        );
+        push(&A001, format!("ネットワーク区分が{}です", zone.label_ja()));
     }
     if conf.at_least_3b() && f.zone == Some(Zone::Internet) && f.exception_ref.trim().is_empty() {
         push(
             &A002,
-            format!(
-                "{}の資産がインターネット接続系にあります",
-                conf.label_ja()
-            ),
+            format!("{}の資産がインターネット接続系にあります", conf.label_ja()),
         );
     }
     let physical = matches!(f.kind, AssetKind::Medium | AssetKind::InformationPrinted)
         || matches!(f.medium, Medium::Paper | Medium::Removable);
     if physical && conf.at_least_2() && !f.lockable {
-        push(&A003, "保存場所が施錠できる場所として記録されていません".to_owned());
+        push(
+            &A003,
+            "保存場所が施錠できる場所として記録されていません".to_owned(),
+        );
     }
     let printed = f.kind == AssetKind::InformationPrinted || f.medium == Medium::Paper;
     if printed
@@ -1005,17 +1013,15 @@ pub fn evaluate(f: &Facts) -> Vec<Finding> {
     }
     let own = f.own_personal;
     if !own.present && (own.sensitive || own.my_number || own.count.is_some_and(|c| c > 0)) {
-        push(&A007, "個人情報「無」ですが、関連する項目が記入されています".to_owned());
+        push(
+            &A007,
+            "個人情報「無」ですが、関連する項目が記入されています".to_owned(),
+        );
     }
     if f.effective.is_raised() {
         let mut parts = Vec::new();
         if let Some((_, no, name)) = &f.effective.confidentiality.from {
-            parts.push(format!(
-                "機密性は{}（{} {}）",
-                conf.label_ja(),
-                no,
-                name
-            ));
+            parts.push(format!("機密性は{}（{} {}）", conf.label_ja(), no, name));
         }
         if let Some((_, no, name)) = &f.effective.integrity.from {
             parts.push(format!(
@@ -1171,11 +1177,7 @@ mod tests {
 
     #[test]
     fn a_clean_asset_breaks_no_rule() {
-        let f = facts(
-            AssetKind::System,
-            Confidentiality::C2,
-            Some(Zone::Lgwan),
-        );
+        let f = facts(AssetKind::System, Confidentiality::C2, Some(Zone::Lgwan));
         assert!(ids(&f).is_empty());
     }
 
@@ -1344,7 +1346,10 @@ mod tests {
         let r = Restrictions::parse("複製禁止・持ち出し禁止、暗号化必須").unwrap();
         assert_eq!(Restrictions::parse(&r.label_ja()), Ok(r.clone()));
         assert_eq!(Restrictions::from_codes(&r.to_codes()), r);
-        assert_eq!(Restrictions::parse("複製禁止・極秘"), Err("極秘".to_owned()));
+        assert_eq!(
+            Restrictions::parse("複製禁止・極秘"),
+            Err("極秘".to_owned())
+        );
     }
 
     #[test]

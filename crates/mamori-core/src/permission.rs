@@ -153,10 +153,9 @@ pub fn scope_of(role: Role, action: Action) -> Option<Scope> {
         (A::AssetEdit, R::SecurityOfficer) => Some(OwnBody),
         (A::AssetEdit, R::SecurityManager) => Some(OwnUnit),
         (A::AssetSettings, R::Ciso | R::ChiefOfficer) => Some(All),
-        (
-            A::AssetView,
-            R::Ciso | R::ViceCiso | R::ChiefOfficer | R::SystemManager | R::Auditor,
-        ) => Some(All),
+        (A::AssetView, R::Ciso | R::ViceCiso | R::ChiefOfficer | R::SystemManager | R::Auditor) => {
+            Some(All)
+        }
         (A::AssetView, R::SecurityOfficer) => Some(OwnBody),
         (A::AssetView, R::SecurityManager | R::SystemStaff | R::Staff) => Some(OwnUnit),
         _ => None,
@@ -492,14 +491,26 @@ mod tests {
     fn staff_read_only_their_own_units_assets() {
         let staff = actor(Role::Staff, SOMU, JIMU);
         assert!(staff.can_on::<can::ViewAssets>(&[ROOT, JIMU, SOMU]).is_ok());
-        assert!(staff.can_on::<can::ViewAssets>(&[ROOT, JIMU, KAIKEI]).is_err());
+        assert!(
+            staff
+                .can_on::<can::ViewAssets>(&[ROOT, JIMU, KAIKEI])
+                .is_err()
+        );
         assert!(staff.can::<can::EditAssets>().is_err());
         let officer = actor(Role::SecurityOfficer, JIMU, JIMU);
-        assert!(officer.can_on::<can::EditAssets>(&[ROOT, JIMU, KAIKEI]).is_ok());
+        assert!(
+            officer
+                .can_on::<can::EditAssets>(&[ROOT, JIMU, KAIKEI])
+                .is_ok()
+        );
         assert!(officer.can_on::<can::EditAssets>(&[ROOT, SHOBO]).is_err());
         assert!(officer.can::<can::ConfigureAssets>().is_err());
         let auditor = actor(Role::Auditor, SOMU, JIMU);
-        assert!(auditor.can_on::<can::ViewAssets>(&[ROOT, SHOBO, KEIBO]).is_ok());
+        assert!(
+            auditor
+                .can_on::<can::ViewAssets>(&[ROOT, SHOBO, KEIBO])
+                .is_ok()
+        );
         assert!(auditor.can::<can::EditAssets>().is_err());
     }
 

@@ -100,13 +100,19 @@ async fn the_demo_register_lists_filters_and_searches() {
         .fetch_one(app.db.pool())
         .await
         .unwrap();
-    assert!((180..=260).contains(&total), "about 200 demo assets: {total}");
+    assert!(
+        (180..=260).contains(&total),
+        "about 200 demo assets: {total}"
+    );
     let mut c = app.login("tokatsu").await;
     let r = c.get("/inventory").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("情報資産管理台帳"));
     assert!(r.body.contains("J-DOC-001"), "{}", r.body);
-    assert!(r.body.contains(&format!("{} 件", total - 1)), "disposed ones are not listed by default");
+    assert!(
+        r.body.contains(&format!("{} 件", total - 1)),
+        "disposed ones are not listed by default"
+    );
 
     // Zone filter.
     let r = c.get("/inventory?zone=mynumber").await;
@@ -114,7 +120,9 @@ async fn the_demo_register_lists_filters_and_searches() {
     // Japanese substring search in name and 業務名.
     let r = c.get("/inventory?q=救急").await;
     assert!(r.body.contains("救急活動記録") && !r.body.contains("財務会計システム"));
-    let r = c.get("/inventory?q=%E8%B2%A1%E5%8B%99%E4%BC%9A%E8%A8%88").await;
+    let r = c
+        .get("/inventory?q=%E8%B2%A1%E5%8B%99%E4%BC%9A%E8%A8%88")
+        .await;
     assert!(r.body.contains("J-SYS-001"), "{}", r.body);
     // Rule violations, by rule.
     let r = c.get("/inventory?violations=A003").await;
@@ -150,7 +158,12 @@ async fn the_demo_register_lists_filters_and_searches() {
     // The API answers the same filters.
     let token = app.token("tokatsu").await;
     let r = c
-        .api(Method::GET, "/api/v1/assets?zone=mynumber&per_page=500", &token, None)
+        .api(
+            Method::GET,
+            "/api/v1/assets?zone=mynumber&per_page=500",
+            &token,
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let v = r.json();
@@ -216,7 +229,11 @@ async fn staff_read_their_own_units_assets_only() {
     let r = c
         .post_form(&format!("/inventory/{own}/review"), &[("on", "")])
         .await;
-    assert_error_page(&r, StatusCode::FORBIDDEN, "情報資産の編集の権限がありません");
+    assert_error_page(
+        &r,
+        StatusCode::FORBIDDEN,
+        "情報資産の編集の権限がありません",
+    );
     assert_eq!(snapshot(&app).await, before);
     assert_eq!(c.get("/inventory/new").await.status, StatusCode::FORBIDDEN);
 
@@ -329,7 +346,10 @@ async fn creating_an_asset_checks_every_field_and_the_rules() {
     let r = c.post_form("/inventory", &fields).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let id = asset_id(&app, "Z-001").await;
-    assert_eq!(r.location(), Some(format!("/inventory/{id}?saved=1").as_str()));
+    assert_eq!(
+        r.location(),
+        Some(format!("/inventory/{id}?saved=1").as_str())
+    );
     assert_eq!(
         column(&app, "Z-001", "restrictions").await.as_deref(),
         Some("no_copy,need_to_know")
@@ -344,10 +364,7 @@ async fn creating_an_asset_checks_every_field_and_the_rules() {
     // Bad input: every problem named, nothing written.
     let before = snapshot(&app).await;
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
-        (
-            new_asset("", &zaimu),
-            "資産番号を入力してください",
-        ),
+        (new_asset("", &zaimu), "資産番号を入力してください"),
         (
             {
                 let mut f = new_asset("Z-002", &zaimu);
@@ -395,11 +412,19 @@ async fn creating_an_asset_checks_every_field_and_the_rules() {
             "A001",
         ),
         // The same 資産番号 twice.
-        (new_asset("J-SYS-001", &zaimu), "資産番号 J-SYS-001は既に使われています"),
+        (
+            new_asset("J-SYS-001", &zaimu),
+            "資産番号 J-SYS-001は既に使われています",
+        ),
     ];
     for (fields, expected) in cases {
         let r = c.post_form("/inventory", &fields).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{expected}: {}", r.body);
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{expected}: {}",
+            r.body
+        );
         assert!(r.body.contains(expected), "{expected}: {}", r.body);
         assert!(r.body.contains("保存できませんでした"));
     }
@@ -465,7 +490,11 @@ async fn editing_refuses_a_stale_page_and_disposal_archives_read_only() {
     // The same page posted again is stale: refused, nothing changed.
     let before = snapshot(&app).await;
     let r = c.post_form(&format!("/inventory/{id}"), &fields).await;
-    assert_error_page(&r, StatusCode::CONFLICT, "他の利用者によって更新されています");
+    assert_error_page(
+        &r,
+        StatusCode::CONFLICT,
+        "他の利用者によって更新されています",
+    );
     assert_eq!(snapshot(&app).await, before);
 
     // Disposal with a certificate from a contractor.
@@ -484,7 +513,11 @@ async fn editing_refuses_a_stale_page_and_disposal_archives_read_only() {
         None,
     );
     let r = post_multipart(&mut c, &format!("/inventory/{id}/dispose"), body).await;
-    assert_error_page(&r, StatusCode::UNPROCESSABLE_ENTITY, "廃棄証明書を添付してください");
+    assert_error_page(
+        &r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "廃棄証明書を添付してください",
+    );
     assert_eq!(snapshot(&app).await, before);
     // Without the CSRF token: refused.
     let body = multipart(
@@ -505,16 +538,20 @@ async fn editing_refuses_a_stale_page_and_disposal_archives_read_only() {
     );
     let r = post_multipart(&mut c, &format!("/inventory/{id}/dispose"), body).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(column(&app, "J-INF-033", "status").await.as_deref(), Some("disposed"));
+    assert_eq!(
+        column(&app, "J-INF-033", "status").await.as_deref(),
+        Some("disposed")
+    );
     assert_eq!(
         column(&app, "J-INF-033", "disposed_on").await.as_deref(),
         Some("2026-11-01")
     );
-    let sha: String = sqlx::query_scalar("SELECT sha256 FROM asset_certificate WHERE asset_id = $1")
-        .bind(id)
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap();
+    let sha: String =
+        sqlx::query_scalar("SELECT sha256 FROM asset_certificate WHERE asset_id = $1")
+            .bind(id)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
     assert_eq!(
         sha,
         hex::encode(<sha2::Sha256 as sha2::Digest>::digest(certificate))
@@ -556,7 +593,12 @@ async fn editing_refuses_a_stale_page_and_disposal_archives_read_only() {
     assert_eq!(snapshot(&app).await, before);
     // The history comes from the audit trail.
     assert!(page.body.contains("廃棄") && page.body.contains("変更") && page.body.contains("登録"));
-    assert!(page.body.contains("名称: 入札・契約関係書類 → 試験用の情報資産"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("名称: 入札・契約関係書類 → 試験用の情報資産"),
+        "{}",
+        page.body
+    );
 }
 
 #[tokio::test]
@@ -571,7 +613,9 @@ async fn a_system_takes_the_highest_class_of_what_it_holds() {
         "zone": "LGWAN接続系", "confidentiality": "自治体機密性２", "integrity": 1,
         "availability": "可用性1", "last_reviewed": "2026-04-01"
     });
-    let r = c.api(Method::POST, "/api/v1/assets", &token, Some(body)).await;
+    let r = c
+        .api(Method::POST, "/api/v1/assets", &token, Some(body))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let sys = r.json()["id"].as_i64().unwrap();
     assert_eq!(r.json()["confidentiality"], "2");
@@ -600,7 +644,12 @@ async fn a_system_takes_the_highest_class_of_what_it_holds() {
             .any(|f| f["rule"] == "A008")
     );
     let page = ui.get(&format!("/inventory/{sys}")).await;
-    assert!(page.body.contains("保存する情報により <strong>自治体機密性3B</strong> として扱う"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("保存する情報により <strong>自治体機密性3B</strong> として扱う"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("J-INF-002 給与支給データ"));
     // Holding 特定個人情報 would put My Number data on LGWAN: refused, holdings unchanged.
     let before = snapshot(&app).await;
@@ -613,16 +662,30 @@ async fn a_system_takes_the_highest_class_of_what_it_holds() {
     assert_error_page(&r, StatusCode::UNPROCESSABLE_ENTITY, "A001");
     // Unknown numbers are named.
     let r = ui
-        .post_form(&format!("/inventory/{sys}/holdings"), &[("held", "NO-SUCH-1")])
+        .post_form(
+            &format!("/inventory/{sys}/holdings"),
+            &[("held", "NO-SUCH-1")],
+        )
         .await;
-    assert_error_page(&r, StatusCode::UNPROCESSABLE_ENTITY, "資産番号が見つかりません：NO-SUCH-1");
+    assert_error_page(
+        &r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "資産番号が見つかりません：NO-SUCH-1",
+    );
     // Information cannot hold anything.
     let info = asset_id(&app, "J-INF-001").await;
     ui.get(&format!("/inventory/{info}")).await;
     let r = ui
-        .post_form(&format!("/inventory/{info}/holdings"), &[("held", "J-INF-002")])
+        .post_form(
+            &format!("/inventory/{info}/holdings"),
+            &[("held", "J-INF-002")],
+        )
         .await;
-    assert_error_page(&r, StatusCode::UNPROCESSABLE_ENTITY, "保存する種別ではありません");
+    assert_error_page(
+        &r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "保存する種別ではありません",
+    );
     assert_eq!(snapshot(&app).await, before);
 }
 
@@ -660,18 +723,24 @@ async fn switching_the_scheme_maps_levels_and_lists_ambiguous_ones_for_triage() 
     let mut api = app.client();
     let body = json!({"asset_no": "L-1", "name": "従前の分類", "kind": "info_electronic",
         "unit": "jimu-somu", "manager": "tokatsu", "zone": "lgwan", "confidentiality": "機密性３", "integrity": 2, "availability": 1});
-    let r = api.api(Method::POST, "/api/v1/assets", &token, Some(body.clone())).await;
+    let r = api
+        .api(Method::POST, "/api/v1/assets", &token, Some(body.clone()))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let mut bad = body;
     bad["asset_no"] = json!("L-2");
     bad["confidentiality"] = json!("3B");
-    let r = api.api(Method::POST, "/api/v1/assets", &token, Some(bad)).await;
+    let r = api
+        .api(Method::POST, "/api/v1/assets", &token, Some(bad))
+        .await;
     let msg = assert_json_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable");
     assert!(msg.contains("この団体の分類"), "{msg}");
 
     // Back to R6: every legacy 2 is ambiguous (3B, 3C or 2) and goes on the re-triage list.
     let legacy2 = count("2").await;
-    let r = c.post_form("/inventory/settings", &[("scheme", "r6")]).await;
+    let r = c
+        .post_form("/inventory/settings", &[("scheme", "r6")])
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let triage: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM asset WHERE org_id = $1 AND triage <> '' AND status = 'active'",
@@ -680,17 +749,26 @@ async fn switching_the_scheme_maps_levels_and_lists_ambiguous_ones_for_triage() 
     .fetch_one(app.db.pool())
     .await
     .unwrap();
-    let disposed_2: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM asset WHERE org_id = $1 AND status = 'disposed'",
-    )
-    .bind(app.org_id)
-    .fetch_one(app.db.pool())
-    .await
-    .unwrap();
+    let disposed_2: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM asset WHERE org_id = $1 AND status = 'disposed'")
+            .bind(app.org_id)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
     assert_eq!(triage, legacy2 - disposed_2);
     // Personal data suggests the likelier level: My Number data is proposed as 3B.
-    assert_eq!(column(&app, "J-INF-003", "confidentiality").await.as_deref(), Some("3B"));
-    assert_eq!(column(&app, "J-SYS-004", "confidentiality").await.as_deref(), Some("2"));
+    assert_eq!(
+        column(&app, "J-INF-003", "confidentiality")
+            .await
+            .as_deref(),
+        Some("3B")
+    );
+    assert_eq!(
+        column(&app, "J-SYS-004", "confidentiality")
+            .await
+            .as_deref(),
+        Some("2")
+    );
     let r = c.get("/inventory?triage=1").await;
     assert!(r.body.contains("再判定"), "{}", r.body);
     // Choosing the level settles it.
@@ -701,10 +779,20 @@ async fn switching_the_scheme_maps_levels_and_lists_ambiguous_ones_for_triage() 
         .post_form(&format!("/inventory/{id}/triage"), &[("level", "3C")])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(column(&app, "J-INF-012", "triage").await.as_deref(), Some(""));
-    assert_eq!(column(&app, "J-INF-012", "confidentiality").await.as_deref(), Some("3C"));
+    assert_eq!(
+        column(&app, "J-INF-012", "triage").await.as_deref(),
+        Some("")
+    );
+    assert_eq!(
+        column(&app, "J-INF-012", "confidentiality")
+            .await
+            .as_deref(),
+        Some("3C")
+    );
     // Switching to the scheme in use is refused.
-    let r = c.post_form("/inventory/settings", &[("scheme", "r6")]).await;
+    let r = c
+        .post_form("/inventory/settings", &[("scheme", "r6")])
+        .await;
     assert_error_page(&r, StatusCode::UNPROCESSABLE_ENTITY, "既に");
 }
 
@@ -747,10 +835,18 @@ async fn the_review_interval_decides_what_is_overdue_and_review_stamps_today() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let today = r.json()["last_reviewed"].as_str().unwrap().to_owned();
-    assert_eq!(column(&app, "K-KYU-2021", "last_reviewed").await, Some(today));
+    assert_eq!(
+        column(&app, "K-KYU-2021", "last_reviewed").await,
+        Some(today)
+    );
     assert_eq!(app.audit_count("asset.review").await, reviews + 1);
     let r = c
-        .api(Method::GET, "/api/v1/assets?overdue=1&per_page=500", &token, None)
+        .api(
+            Method::GET,
+            "/api/v1/assets?overdue=1&per_page=500",
+            &token,
+            None,
+        )
         .await;
     assert!(!r.body.contains("K-KYU-2021"));
     // A review in the future is refused.
@@ -809,8 +905,10 @@ async fn take_out_needs_a_permitter_other_than_the_taker_and_is_returned() {
             Method::POST,
             &format!("/api/v1/assets/{q}/take-outs"),
             &token,
-            Some(json!({"person_id": minobu1, "purpose": "", "destination": "本部",
-                        "out_on": "2026-11-10", "due_on": "2026-11-01"})),
+            Some(
+                json!({"person_id": minobu1, "purpose": "", "destination": "本部",
+                        "out_on": "2026-11-10", "due_on": "2026-11-01"}),
+            ),
         )
         .await;
     let msg = assert_json_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable");
@@ -876,7 +974,11 @@ async fn april_transfers_reassign_and_move_assets_in_one_audited_step() {
     assert!(held > 5);
     let mut c = app.login("tokatsu").await;
     let page = c.get("/inventory/bulk").await;
-    assert!(page.body.contains(&format!("市川 浩（{held} 件）")), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("市川 浩（{held} 件）")),
+        "{}",
+        page.body
+    );
     let reassigned = app.audit_count("asset.reassign").await;
     let r = c
         .post_form(
@@ -895,7 +997,10 @@ async fn april_transfers_reassign_and_move_assets_in_one_audited_step() {
     assert_eq!(now_to, held);
     assert_eq!(app.audit_count("asset.reassign").await, reassigned + held);
     let r = c.get(r.location().unwrap()).await;
-    assert!(r.body.contains(&format!("{held} 件の情報資産の管理者を引き継ぎました")));
+    assert!(
+        r.body
+            .contains(&format!("{held} 件の情報資産の管理者を引き継ぎました"))
+    );
     // keiri holds no 管理者 role: every reassigned asset breaks A005 until one is granted.
     let r = c.get("/inventory/todo").await;
     assert!(r.body.contains("J-SYS-001"), "{}", r.body);
@@ -932,7 +1037,10 @@ async fn april_transfers_reassign_and_move_assets_in_one_audited_step() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(column(&app, "J-INF-011", "unit_id").await, Some(shisetsu.clone()));
+    assert_eq!(
+        column(&app, "J-INF-011", "unit_id").await,
+        Some(shisetsu.clone())
+    );
     assert_eq!(column(&app, "J-INF-011", "manager_id").await, Some(gyomu));
     assert_eq!(app.audit_count("asset.move").await, 2 + 2); // the demo's own 人事異動 moved two
     // A 管理者 cannot move an asset out of another unit.
@@ -941,10 +1049,18 @@ async fn april_transfers_reassign_and_move_assets_in_one_audited_step() {
     let r = kacho
         .post_form(
             "/inventory/bulk/move",
-            &[("assets", "S-SYS-001"), ("to_unit", &shisetsu), ("manager", "")],
+            &[
+                ("assets", "S-SYS-001"),
+                ("to_unit", &shisetsu),
+                ("manager", ""),
+            ],
         )
         .await;
-    assert_error_page(&r, StatusCode::UNPROCESSABLE_ENTITY, "資産番号が見つかりません");
+    assert_error_page(
+        &r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "資産番号が見つかりません",
+    );
 }
 
 #[tokio::test]
@@ -966,7 +1082,10 @@ async fn the_api_creates_updates_and_disposes_with_versions() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let v = r.json();
     let id = v["id"].as_i64().unwrap();
-    assert_eq!(v["restrictions"], json!(["no_take_out", "encryption_required"]));
+    assert_eq!(
+        v["restrictions"],
+        json!(["no_take_out", "encryption_required"])
+    );
     assert_eq!(v["medium"], "removable", "the kind's usual medium");
     let version = v["version"].as_i64().unwrap();
     // Update with the version read; a second update from the same version is a conflict.
@@ -974,13 +1093,23 @@ async fn the_api_creates_updates_and_disposes_with_versions() {
         "manager": "zaimu.kacho", "confidentiality": "3C", "integrity": 1, "availability": 1,
         "restrictions": "暗号化必須・持出禁止", "lockable": true, "version": version});
     let r = c
-        .api(Method::PUT, &format!("/api/v1/assets/{id}"), &token, Some(body.clone()))
+        .api(
+            Method::PUT,
+            &format!("/api/v1/assets/{id}"),
+            &token,
+            Some(body.clone()),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["name"], "API更新");
     body["name"] = json!("衝突");
     let r = c
-        .api(Method::PUT, &format!("/api/v1/assets/{id}"), &token, Some(body))
+        .api(
+            Method::PUT,
+            &format!("/api/v1/assets/{id}"),
+            &token,
+            Some(body),
+        )
         .await;
     assert_json_error(&r, StatusCode::CONFLICT, "conflict");
     // Bad JSON shapes are named.

@@ -43,6 +43,13 @@ struct OtherOrg {
     token: String,
     token_id: i64,
     versions: i64,
+    /// Its information assets: (id, 資産番号); the first is disposed with a certificate, the
+    /// second held by the third and taken out.
+    assets: Vec<(i64, String)>,
+    /// Its take-out record.
+    take_out: i64,
+    /// Its disposal certificate.
+    certificate: i64,
 }
 
 /// Builds the second organisation: created as the command line does (operator capability),
@@ -219,7 +226,24 @@ async fn second_org(app: &TestApp) -> OtherOrg {
     }
     tx.commit().await.unwrap();
 
+    // Its own register: named so that any leak shows.
+    let assets = other_assets(app, org_id, &units, &persons, &ctx).await;
+    let take_out: i64 = sqlx::query_scalar("SELECT MAX(id) FROM asset_takeout WHERE org_id = $1")
+        .bind(org_id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let certificate: i64 =
+        sqlx::query_scalar("SELECT MAX(id) FROM asset_certificate WHERE org_id = $1")
+            .bind(org_id)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+
     OtherOrg {
+        assets,
+        take_out,
+        certificate,
         org_id,
         units,
         persons,
@@ -228,6 +252,100 @@ async fn second_org(app: &TestApp) -> OtherOrg {
         token_id,
         versions: 4,
     }
+}
+
+/// The second organisation's assets: a disposed record with a certificate, information held
+/// by a system, and a take-out.
+async fn other_assets(
+    app: &TestApp,
+    org_id: i64,
+    units: &[i64],
+    persons: &[i64],
+    ctx: &AuditCtx,
+) -> Vec<(i64, String)> {
+    use mamori_db::assets;
+    use mamori_web::features::inventory::form::AssetDraft;
+    let oid = OrgId(org_id);
+    let cap = Capability::<can::EditAssets>::operator(oid);
+    let tree = org::unit_tree(&app.db, oid).await.unwrap();
+    let mut tx = app.db.begin_write().await.unwrap();
+    let mut out = Vec::new();
+    for (no, name, kind, conf) in [
+        ("N-DISP-1", "南麓 廃棄済み台帳", "情報（紙）", "2"),
+        ("N-INF-1", "南麓 住民記録", "情報（電子）", "3C"),
+        ("N-SYS-1", "南麓 基幹システム", "情報システム", "3C"),
+    ] {
+        let draft = AssetDraft {
+            asset_no: no.into(),
+            name: name.into(),
+            business: "南麓業務".into(),
+            kind: kind.into(),
+            unit: units[2].to_string(),
+            manager: persons[1].to_string(),
+            location: "南麓 書庫".into(),
+            lockable: "1".into(),
+            zone: if kind == "情報（紙）" {
+                ""
+            } else {
+                "lgwan"
+            }
+            .into(),
+            confidentiality: conf.into(),
+            integrity: "1".into(),
+            availability: "1".into(),
+            restrictions: if kind == "情報（紙）" {
+                "持出禁止"
+            } else {
+                "関係者限り"
+            }
+            .into(),
+            last_reviewed: "2026-04-01".into(),
+            ..AssetDraft::default()
+        };
+        let input = draft
+            .read(&tree, mamori_core::asset::Scheme::R6, &|_| None)
+            .unwrap();
+        let id = assets::create(&mut tx, &cap, ctx, &tree, &input)
+            .await
+            .unwrap();
+        out.push((id, no.to_owned()));
+    }
+    assets::set_holdings(&mut tx, &cap, ctx, &tree, out[2].0, &[out[1].0])
+        .await
+        .unwrap();
+    assets::take_out(
+        &mut tx,
+        &cap,
+        ctx,
+        &tree,
+        out[2].0,
+        &assets::TakeOutInput {
+            person_id: persons[2],
+            purpose: "南麓 研修".into(),
+            destination: "南麓 会場".into(),
+            out_on: mamori_core::calendar::today_jst(),
+            due_on: None,
+        },
+    )
+    .await
+    .unwrap();
+    assets::dispose(
+        &mut tx,
+        &cap,
+        ctx,
+        &tree,
+        out[0].0,
+        &assets::DisposalInput {
+            on: mamori_core::calendar::today_jst(),
+            person_id: persons[1],
+            method: "南麓 溶解".into(),
+            certificate: Some(("南麓-証明書.pdf".into(), b"%PDF hokuroku".to_vec())),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    out
 }
 
 /// Fails when a response carries any of the other organisation's data, or broke.
@@ -945,6 +1063,9 @@ async fn no_route_reveals_another_organisation() {
     // --- 名簿の取込み: a file naming the other organisation's unit or login. ---
     roster_probes(&mut p).await;
 
+    // --- 情報資産管理台帳 ---
+    asset_probes(&mut p, &other).await;
+
     p.clean("/logout", form(&[]), "/logout").await;
 
     // --- Every route was tried. ---
@@ -1067,4 +1188,360 @@ async fn roster_probes(p: &mut Prober<'_>) {
         StatusCode::NOT_FOUND,
     )
     .await;
+}
+
+/// The register's pages and API: lists show only this organisation's assets; the other's
+/// asset ids, numbers, unit codes, persons, take-outs and certificates are answered exactly as
+/// ones nobody has, and nothing is written.
+async fn asset_probes(p: &mut Prober<'_>, other: &OtherOrg) {
+    use crate::roster::post_multipart;
+    let api = |m: Method| Send::Api(m, None);
+    let own = asset_id_of(p.app, "J-SYS-003").await;
+    let (disposed, _) = other.assets[0].clone();
+    let (info, _) = other.assets[1].clone();
+    let (system, _) = other.assets[2].clone();
+    let other_unit = other.units[2];
+    let other_person = other.persons[1];
+    for template in [
+        "/inventory",
+        "/inventory/new",
+        "/inventory/todo",
+        "/inventory/bulk",
+        "/inventory/settings",
+    ] {
+        p.clean(template, Send::Page, template).await;
+    }
+    for q in [
+        "?q=%E5%8D%97%E9%BA%93", // 南麓
+        "?q=N-SYS",
+        "?status=all",
+        "?status=disposed",
+        "?violations=any",
+        "?overdue=1",
+        "?triage=1",
+    ] {
+        p.clean_echo(
+            "/inventory",
+            Send::Page,
+            &format!("/inventory{q}"),
+            &typed(q),
+        )
+        .await;
+        p.clean_echo(
+            "/api/v1/assets",
+            api(Method::GET),
+            &format!("/api/v1/assets{q}"),
+            &typed(q),
+        )
+        .await;
+    }
+    for q in [
+        format!("?unit={other_unit}"),
+        format!("?manager={other_person}"),
+    ] {
+        let r = p
+            .clean("/inventory", Send::Page, &format!("/inventory{q}"))
+            .await;
+        assert!(r.body.contains("0 件"), "{q}: {}", r.body);
+        let r = p
+            .clean(
+                "/api/v1/assets",
+                api(Method::GET),
+                &format!("/api/v1/assets{q}"),
+            )
+            .await;
+        assert_eq!(r.json()["total"], 0, "{q}");
+    }
+    // One asset by id: pages, actions and API, each answered as an id nobody has.
+    let missing = MISSING;
+    for (template, suffix) in [("/inventory/{id}", ""), ("/inventory/{id}/edit", "/edit")] {
+        for id in [disposed, info, system] {
+            p.hidden(
+                template,
+                Send::Page,
+                &format!("/inventory/{id}{suffix}"),
+                &format!("/inventory/{missing}{suffix}"),
+                StatusCode::NOT_FOUND,
+            )
+            .await;
+        }
+    }
+    let fields = [
+        ("asset_no", "X-1"),
+        ("name", "x"),
+        ("kind", "system"),
+        ("unit", "jimu"),
+        ("confidentiality", "2"),
+        ("integrity", "1"),
+        ("availability", "1"),
+    ];
+    for (template, suffix, how) in [
+        ("/inventory/{id}", "", form(&fields)),
+        ("/inventory/{id}/review", "/review", form(&[("on", "")])),
+        (
+            "/inventory/{id}/triage",
+            "/triage",
+            form(&[("level", "3B")]),
+        ),
+        (
+            "/inventory/{id}/holdings",
+            "/holdings",
+            form(&[("held", "")]),
+        ),
+        (
+            "/inventory/{id}/take-outs",
+            "/take-outs",
+            form(&[("person_id", "1"), ("purpose", "x"), ("destination", "x")]),
+        ),
+    ] {
+        p.c.get("/inventory").await;
+        p.hidden(
+            template,
+            how,
+            &format!("/inventory/{system}{suffix}"),
+            &format!("/inventory/{missing}{suffix}"),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
+    p.c.get("/inventory").await;
+    p.hidden(
+        "/inventory/{id}/take-outs/{tid}/return",
+        form(&[]),
+        &format!("/inventory/{system}/take-outs/{}/return", other.take_out),
+        &format!("/inventory/{missing}/take-outs/{missing}/return"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    // The other's take-out id on one's own asset: no such take-out.
+    p.c.get("/inventory").await;
+    p.hidden(
+        "/inventory/{id}/take-outs/{tid}/return",
+        form(&[]),
+        &format!("/inventory/{own}/take-outs/{}/return", other.take_out),
+        &format!("/inventory/{own}/take-outs/{missing}/return"),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    p.hidden(
+        "/inventory/{id}/certificates/{cid}",
+        Send::Page,
+        &format!("/inventory/{disposed}/certificates/{}", other.certificate),
+        &format!("/inventory/{missing}/certificates/{missing}"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    p.hidden(
+        "/inventory/{id}/certificates/{cid}",
+        Send::Page,
+        &format!("/inventory/{own}/certificates/{}", other.certificate),
+        &format!("/inventory/{own}/certificates/{missing}"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    // Disposal is a multipart form.
+    let mut answers = Vec::new();
+    for id in [system, missing] {
+        let before = snapshot(p.app).await;
+        p.c.get("/inventory").await;
+        let csrf = p.c.csrf.clone().unwrap();
+        let body = crate::roster::multipart(
+            &[("csrf", &csrf), ("person_id", "1"), ("method", "溶解")],
+            None,
+        );
+        let r = post_multipart(&mut p.c, &format!("/inventory/{id}/dispose"), body).await;
+        assert_eq!(snapshot(p.app).await, before);
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+        assert_clean(&r, "dispose");
+        answers.push(r.body.replace(&request_id(&r), "<request-id>"));
+    }
+    assert_eq!(answers[0], answers[1]);
+    p.covered
+        .insert(("post".into(), "/inventory/{id}/dispose".into()));
+
+    // Values of the other organisation inside forms: unit codes, logins, numbers, persons.
+    let create = |unit: &str, manager: &str| {
+        let mut f: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        f.retain(|(k, _)| k != "unit");
+        f.push(("unit".into(), unit.into()));
+        f.push(("manager".into(), manager.into()));
+        f
+    };
+    p.c.get("/inventory/new").await;
+    p.hidden_value(
+        "/inventory",
+        |v| (Send::Form(create(v, "")), "/inventory".to_owned()),
+        "hokuroku-jimu-somu",
+        "no-such-unit-zz",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    p.hidden_value(
+        "/inventory",
+        |v| (Send::Form(create("jimu-somu", v)), "/inventory".to_owned()),
+        "zz.hokuto.kacho",
+        "zz.nobody.kacho",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    p.hidden_value(
+        "/api/v1/assets",
+        |v| {
+            (
+                Send::Api(
+                    Method::POST,
+                    Some(
+                        json!({"asset_no": "X-2", "name": "x", "kind": "system", "unit": v,
+                        "confidentiality": "2", "integrity": 1, "availability": 1}),
+                    ),
+                ),
+                "/api/v1/assets".to_owned(),
+            )
+        },
+        "hokuroku-jimu-somu",
+        "no-such-unit-zz",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    p.c.get("/inventory").await;
+    p.hidden_value(
+        "/inventory/{id}/holdings",
+        |v| (form(&[("held", v)]), format!("/inventory/{own}/holdings")),
+        "N-INF-1",
+        "N-NONE-1",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    p.c.get("/inventory/bulk").await;
+    p.hidden_value(
+        "/inventory/bulk/move",
+        |v| {
+            (
+                form(&[("assets", v), ("to_unit", "1"), ("manager", "")]),
+                "/inventory/bulk/move".to_owned(),
+            )
+        },
+        "N-SYS-1",
+        "N-NONE-1",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let somu_unit = p.app.unit_id("jimu-somu").await.to_string();
+    p.hidden_value(
+        "/inventory/bulk/move",
+        |v| {
+            (
+                form(&[("assets", "J-SYS-003"), ("to_unit", v), ("manager", "")]),
+                "/inventory/bulk/move".to_owned(),
+            )
+        },
+        &other_unit.to_string(),
+        &MISSING.to_string(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let _ = somu_unit;
+    let tokatsu = p.app.person_id("tokatsu").await.to_string();
+    for (from, to) in [
+        (other_person.to_string(), tokatsu.clone()),
+        (tokatsu.clone(), other_person.to_string()),
+    ] {
+        let missing_from = if from == tokatsu {
+            from.clone()
+        } else {
+            MISSING.to_string()
+        };
+        let missing_to = if to == tokatsu {
+            to.clone()
+        } else {
+            MISSING.to_string()
+        };
+        p.hidden_value(
+            "/inventory/bulk/reassign",
+            |v| {
+                let (f, t) = if v == "other" {
+                    (from.clone(), to.clone())
+                } else {
+                    (missing_from.clone(), missing_to.clone())
+                };
+                (
+                    form(&[("from", &f), ("to", &t)]),
+                    "/inventory/bulk/reassign".to_owned(),
+                )
+            },
+            "other",
+            "missing",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    // Settings: a value refused, nothing of the other shows.
+    p.c.get("/inventory/settings").await;
+    p.clean(
+        "/inventory/settings",
+        form(&[("review_interval_days", "0")]),
+        "/inventory/settings",
+    )
+    .await;
+
+    // The API by id.
+    for (template, method, suffix, body) in [
+        ("/api/v1/assets/{id}", Method::GET, "", None),
+        (
+            "/api/v1/assets/{id}",
+            Method::PUT,
+            "",
+            Some(
+                json!({"asset_no": "X", "name": "x", "kind": "system", "unit": "jimu",
+                "confidentiality": "2", "integrity": 1, "availability": 1}),
+            ),
+        ),
+        ("/api/v1/assets/{id}/review", Method::POST, "/review", None),
+        (
+            "/api/v1/assets/{id}/dispose",
+            Method::POST,
+            "/dispose",
+            Some(json!({"person_id": 1, "method": "x"})),
+        ),
+        (
+            "/api/v1/assets/{id}/take-outs",
+            Method::POST,
+            "/take-outs",
+            Some(json!({"person_id": 1, "purpose": "x", "destination": "x"})),
+        ),
+    ] {
+        for id in [disposed, system] {
+            p.hidden(
+                template,
+                Send::Api(method.clone(), body.clone()),
+                &format!("/api/v1/assets/{id}{suffix}"),
+                &format!("/api/v1/assets/{missing}{suffix}"),
+                StatusCode::NOT_FOUND,
+            )
+            .await;
+        }
+    }
+    p.hidden(
+        "/api/v1/assets/{id}/take-outs/{take_out_id}/return",
+        Send::Api(Method::POST, None),
+        &format!(
+            "/api/v1/assets/{system}/take-outs/{}/return",
+            other.take_out
+        ),
+        &format!("/api/v1/assets/{missing}/take-outs/{missing}/return"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
+
+async fn asset_id_of(app: &TestApp, no: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM asset WHERE asset_no = $1 AND org_id = $2")
+        .bind(no)
+        .bind(app.org_id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
 }

@@ -187,11 +187,12 @@ pub async fn snapshot(app: &TestApp) -> String {
             )
         })
         .collect();
-    let holdings: Vec<(i64, i64, i64)> =
-        sqlx::query_as("SELECT org_id, holder_id, held_id FROM asset_holding ORDER BY holder_id, held_id")
-            .fetch_all(pool)
-            .await
-            .unwrap();
+    let holdings: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT org_id, holder_id, held_id FROM asset_holding ORDER BY holder_id, held_id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
     let take_outs: Vec<(i64, i64, i64, Option<String>)> = sqlx::query_as(
         "SELECT id, asset_id, person_id, returned_at FROM asset_takeout ORDER BY id",
     )

@@ -170,7 +170,9 @@ pub(crate) async fn create_asset(
     let input = read_draft(&state, &viewer, cap.org(), &draft)
         .await?
         .map_err(|p| AppError::Unprocessable(super::problems_text(&p)))?;
-    let cap = viewer.can_on::<can::EditAssets>(&state, input.unit_id).await?;
+    let cap = viewer
+        .can_on::<can::EditAssets>(&state, input.unit_id)
+        .await?;
     let mut tx = state.db.begin_write().await?;
     let id = assets::create(&mut tx, &cap, &viewer.audit_ctx(), &viewer.tree, &input)
         .await
@@ -215,7 +217,9 @@ pub(crate) async fn update_asset(
     let input = read_draft(&state, &viewer, cap.org(), &body.draft)
         .await?
         .map_err(|p| AppError::Unprocessable(super::problems_text(&p)))?;
-    let cap = viewer.can_on::<can::EditAssets>(&state, input.unit_id).await?;
+    let cap = viewer
+        .can_on::<can::EditAssets>(&state, input.unit_id)
+        .await?;
     let mut tx = state.db.begin_write().await?;
     assets::update(
         &mut tx,
@@ -257,9 +261,8 @@ pub(crate) async fn review_asset(
     let body: ReviewBody = if body.iter().all(u8::is_ascii_whitespace) {
         ReviewBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            AppError::Unprocessable(crate::error::input_problem_ja(&e.to_string()))
-        })?
+        serde_json::from_slice(&body)
+            .map_err(|e| AppError::Unprocessable(crate::error::input_problem_ja(&e.to_string())))?
     };
     let on = body.on.unwrap_or_default();
     let day = form_date(&on, "確認日")?;
@@ -316,7 +319,9 @@ pub(crate) async fn dispose_asset(
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(c.content_base64.trim())
                 .map_err(|_| {
-                    AppError::Unprocessable("廃棄証明書：content_base64 が base64 ではありません".into())
+                    AppError::Unprocessable(
+                        "廃棄証明書：content_base64 が base64 ではありません".into(),
+                    )
                 })?;
             Some((c.file_name, bytes))
         }
@@ -379,7 +384,11 @@ pub(crate) async fn take_out_asset(
         .await
         .map_err(asset_error)?;
     tx.commit().await.map_err(mamori_db::DbError::from)?;
-    Ok((StatusCode::CREATED, Json(json!({"id": tid, "asset_id": id}))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": tid, "asset_id": id})),
+    )
+        .into_response())
 }
 
 /// Records the return of a take-out.
@@ -404,5 +413,7 @@ pub(crate) async fn return_asset(
     .await
     .map_err(asset_error)?;
     tx.commit().await.map_err(mamori_db::DbError::from)?;
-    Ok(Json(json!({"id": take_out_id, "asset_id": id, "returned": true})))
+    Ok(Json(
+        json!({"id": take_out_id, "asset_id": id, "returned": true}),
+    ))
 }

@@ -101,7 +101,11 @@ fn text_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Err
         serde_json::Value::String(s) => s,
         serde_json::Value::Array(items) => items
             .iter()
-            .map(|i| i.as_str().map(str::to_owned).unwrap_or_else(|| i.to_string()))
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| i.to_string())
+            })
             .collect::<Vec<_>>()
             .join(","),
         other => {

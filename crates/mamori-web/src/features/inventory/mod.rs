@@ -48,7 +48,10 @@ pub fn router() -> Router<AppState> {
         .route("/inventory/bulk", get(bulk_page))
         .route("/inventory/bulk/reassign", post(bulk_reassign))
         .route("/inventory/bulk/move", post(bulk_move))
-        .route("/inventory/settings", get(settings_page).post(save_settings))
+        .route(
+            "/inventory/settings",
+            get(settings_page).post(save_settings),
+        )
         .route("/inventory/{id}", get(detail).post(update))
         .route("/inventory/{id}/edit", get(edit_form))
         .route("/inventory/{id}/review", post(review))
@@ -71,10 +74,7 @@ pub fn asset_error(e: AssetError) -> AppError {
             "取扱いルールに違反するため保存できません：{}",
             findings
                 .iter()
-                .map(|f| format!(
-                    "［{}］{}（{}）",
-                    f.rule.id, f.rule.message, f.detail
-                ))
+                .map(|f| format!("［{}］{}（{}）", f.rule.id, f.rule.message, f.detail))
                 .collect::<Vec<_>>()
                 .join("　")
         )),
@@ -182,7 +182,9 @@ impl ListQuery {
             && z != "none"
             && z.parse::<Zone>().is_err()
         {
-            return Err(AppError::bad(format!("ネットワーク区分「{z}」は指定できません")));
+            return Err(AppError::bad(format!(
+                "ネットワーク区分「{z}」は指定できません"
+            )));
         }
         if let Some(c) = opt(&self.confidentiality)
             && Confidentiality::from_code(&c).is_none()
@@ -209,7 +211,9 @@ impl ListQuery {
         if let Some(p) = opt(&self.personal)
             && !["any", "sensitive", "my_number", "none"].contains(&p.as_str())
         {
-            return Err(AppError::bad(format!("個人情報の指定「{p}」は指定できません")));
+            return Err(AppError::bad(format!(
+                "個人情報の指定「{p}」は指定できません"
+            )));
         }
         if let Some(v) = opt(&self.violations)
             && v != "any"
@@ -299,7 +303,10 @@ fn row(a: &Asset, viewer: &Viewer, settings: &assets::Settings) -> Row {
         business: a.business.clone(),
         kind: kind_label(&a.kind),
         unit: viewer.tree.full_name(a.unit_id),
-        manager: a.manager_name.clone().unwrap_or_else(|| "（未設定）".into()),
+        manager: a
+            .manager_name
+            .clone()
+            .unwrap_or_else(|| "（未設定）".into()),
         zone: zone_label(a.zone.as_deref()),
         conf: level_label(&a.confidentiality, settings.scheme),
         integrity: a.integrity,
@@ -669,7 +676,9 @@ impl NoticeQuery {
                 "reassigned" => Some(format!("{count} 件の情報資産の管理者を引き継ぎました。")),
                 "moved" => Some(format!("{count} 件の情報資産を移管しました。")),
                 "saved" => Some("設定を保存しました。".into()),
-                "switched" => Some("分類を切り替えました。再判定が必要な資産を確認してください。".into()),
+                "switched" => {
+                    Some("分類を切り替えました。再判定が必要な資産を確認してください。".into())
+                }
                 _ => None,
             }
         }
@@ -725,7 +734,11 @@ async fn detail(
             out_on: date_ja(&t.out_on),
             due_on: t.due_on.as_deref().map(date_ja).unwrap_or_default(),
             open: t.returned_at.is_none(),
-            returned: t.returned_at.as_deref().map(datetime_ja).unwrap_or_default(),
+            returned: t
+                .returned_at
+                .as_deref()
+                .map(datetime_ja)
+                .unwrap_or_default(),
         })
         .collect();
     let certificates = assets::certificates(&state.db, org, a.id)
@@ -749,7 +762,11 @@ async fn detail(
             detail: change_summary(e.before_json.as_deref(), e.after_json.as_deref()),
         })
         .collect();
-    let can_edit = !a.is_disposed() && viewer.actor.can_on::<can::EditAssets>(&viewer.tree.path(a.unit_id)).is_ok();
+    let can_edit = !a.is_disposed()
+        && viewer
+            .actor
+            .can_on::<can::EditAssets>(&viewer.tree.path(a.unit_id))
+            .is_ok();
     let persons = if can_edit {
         active_persons(&state, org).await?
     } else {
@@ -770,7 +787,10 @@ async fn detail(
         medium: medium_label(&a.medium),
         zone: zone_label(a.zone.as_deref()),
         unit: viewer.tree.full_name(a.unit_id),
-        manager: a.manager_name.clone().unwrap_or_else(|| "（未設定）".into()),
+        manager: a
+            .manager_name
+            .clone()
+            .unwrap_or_else(|| "（未設定）".into()),
         conf: level_label(&a.confidentiality, settings.scheme),
         conf_in_force: effective.confidentiality.value.label_in(settings.scheme),
         conf_from: effective.confidentiality.from.clone(),
@@ -779,7 +799,11 @@ async fn detail(
         availability_in_force: effective.availability.value.number(),
         availability_from: effective.availability.from.clone(),
         restrictions: a.restrictions().label_ja(),
-        reviewed: a.last_reviewed.as_deref().map(date_ja).unwrap_or_else(|| "未確認".into()),
+        reviewed: a
+            .last_reviewed
+            .as_deref()
+            .map(date_ja)
+            .unwrap_or_else(|| "未確認".into()),
         overdue: a.is_overdue(today_jst(), settings.review_interval_days),
         findings: findings
             .iter()
@@ -829,7 +853,10 @@ async fn active_persons(state: &AppState, org: OrgId) -> Result<Vec<(i64, String
         10_000,
     )
     .await?;
-    let snapshot = state.orgs.get(&state.db, org, &crate::session::today_jst()).await?;
+    let snapshot = state
+        .orgs
+        .get(&state.db, org, &crate::session::today_jst())
+        .await?;
     Ok(persons
         .into_iter()
         .map(|p| {
@@ -1072,7 +1099,9 @@ async fn create(
         Err(p) => return retry(p, f.draft).await,
     };
     // The unit must be within the editor's reach.
-    let cap = viewer.can_on::<can::EditAssets>(&state, input.unit_id).await?;
+    let cap = viewer
+        .can_on::<can::EditAssets>(&state, input.unit_id)
+        .await?;
     let mut tx = state.db.begin_write().await?;
     match assets::create(&mut tx, &cap, &viewer.audit_ctx(), &viewer.tree, &input).await {
         Ok(id) => {
@@ -1082,7 +1111,11 @@ async fn create(
         Err(AssetError::Invalid(p)) => retry(p, f.draft).await,
         Err(AssetError::Rules(findings)) => retry(rule_problems(&findings), f.draft).await,
         Err(AssetError::Db(mamori_db::DbError::Duplicate(what))) => {
-            retry(vec![("asset_no", format!("{what}は既に使われています"))], f.draft).await
+            retry(
+                vec![("asset_no", format!("{what}は既に使われています"))],
+                f.draft,
+            )
+            .await
         }
         Err(e) => Err(asset_error(e)),
     }
@@ -1098,7 +1131,10 @@ fn rule_problems(findings: &[asset::Finding]) -> Vec<FieldProblem> {
                 "A007" => "personal",
                 _ => "note",
             };
-            (key, format!("［{}］{}（{}）", f.rule.id, f.rule.message, f.detail))
+            (
+                key,
+                format!("［{}］{}（{}）", f.rule.id, f.rule.message, f.detail),
+            )
         })
         .collect()
 }
@@ -1156,7 +1192,9 @@ async fn update(
         Ok(i) => i,
         Err(p) => return retry(p, f.draft.clone()).await,
     };
-    let cap = viewer.can_on::<can::EditAssets>(&state, input.unit_id).await?;
+    let cap = viewer
+        .can_on::<can::EditAssets>(&state, input.unit_id)
+        .await?;
     let mut tx = state.db.begin_write().await?;
     match assets::update(
         &mut tx,
@@ -1372,8 +1410,9 @@ async fn dispose(
     Path(id): Path<i64>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
-    let multipart = multipart
-        .map_err(|_| AppError::bad("ファイルを添付できるフォーム（multipart）で送信してください"))?;
+    let multipart = multipart.map_err(|_| {
+        AppError::bad("ファイルを添付できるフォーム（multipart）で送信してください")
+    })?;
     let form = upload::read(multipart, "certificate").await?;
     upload::check_csrf(&viewer, &form)?;
     let (cap, _) = editable_asset(&state, &viewer, id).await?;
@@ -1417,8 +1456,7 @@ async fn certificate(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
     );
-    if let Ok(v) = HeaderValue::from_str(&crate::features::inventory::attachment(&cert.file_name))
-    {
+    if let Ok(v) = HeaderValue::from_str(&crate::features::inventory::attachment(&cert.file_name)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(resp)
@@ -1508,9 +1546,10 @@ async fn bulk_reassign(
     let from = parse(&form.from, "引継ぎ元の管理者")?;
     let to = parse(&form.to, "引継ぎ先の職員")?;
     let mut tx = state.db.begin_write().await?;
-    let result = assets::reassign_manager(&mut tx, &cap, &viewer.audit_ctx(), &viewer.tree, from, to)
-        .await
-        .map_err(asset_error)?;
+    let result =
+        assets::reassign_manager(&mut tx, &cap, &viewer.audit_ctx(), &viewer.tree, from, to)
+            .await
+            .map_err(asset_error)?;
     tx.commit().await.map_err(mamori_db::DbError::from)?;
     Ok(Redirect::to(&format!(
         "/inventory?manager={to}&notice=reassigned&count={}",
@@ -1535,13 +1574,13 @@ async fn bulk_move(
         .trim()
         .parse()
         .map_err(|_| AppError::Unprocessable("移管先の組織を選んでください".into()))?;
-    let manager = match get("manager").trim() {
-        "" => None,
-        m => Some(
-            m.parse::<i64>()
-                .map_err(|_| AppError::Unprocessable("新しい管理者の指定が正しくありません".into()))?,
-        ),
-    };
+    let manager =
+        match get("manager").trim() {
+            "" => None,
+            m => Some(m.parse::<i64>().map_err(|_| {
+                AppError::Unprocessable("新しい管理者の指定が正しくありません".into())
+            })?),
+        };
     let ids = resolve_numbers(&state, &cap, &viewer.tree, get("assets")).await?;
     let mut tx = state.db.begin_write().await?;
     let result = assets::move_assets(
@@ -1622,8 +1661,9 @@ async fn save_settings(
     let mut tx = state.db.begin_write().await?;
     let mut notice = "saved";
     if !form.scheme.is_empty() {
-        let to = Scheme::from_code(form.scheme.trim())
-            .ok_or_else(|| AppError::Unprocessable(format!("分類「{}」はありません", form.scheme)))?;
+        let to = Scheme::from_code(form.scheme.trim()).ok_or_else(|| {
+            AppError::Unprocessable(format!("分類「{}」はありません", form.scheme))
+        })?;
         assets::switch_scheme(&mut tx, &cap, &viewer.audit_ctx(), to)
             .await
             .map_err(asset_error)?;
@@ -1632,7 +1672,9 @@ async fn save_settings(
     if !form.review_interval_days.is_empty() {
         let days: i64 = mamori_core::text::fold(&form.review_interval_days)
             .parse()
-            .map_err(|_| AppError::Unprocessable("確認間隔は日数（数字）で入力してください".into()))?;
+            .map_err(|_| {
+                AppError::Unprocessable("確認間隔は日数（数字）で入力してください".into())
+            })?;
         assets::set_review_interval(&mut tx, &cap, &viewer.audit_ctx(), days)
             .await
             .map_err(asset_error)?;
