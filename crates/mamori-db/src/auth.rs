@@ -183,20 +183,37 @@ pub async fn create_session(
 }
 
 /// A session with its person.
-pub async fn session(db: &Db, id_hash: &str) -> DbResult<Option<(Session, Person)>> {
-    let row: Option<Session> = sqlx::query_as(
-        "SELECT id_hash, person_id, csrf_token, stage, created_at, last_seen_at, expires_at FROM session WHERE id_hash = $1",
-    )
-    .bind(id_hash)
-    .fetch_optional(db.pool())
-    .await?;
-    let Some(s) = row else { return Ok(None) };
-    let sql = format!("SELECT {PERSON_COLUMNS} FROM person WHERE id = $1");
-    let p: Option<Person> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(s.person_id)
+pub async fn session(db: &Db, id_hash: &str) -> DbResult<Option<(Session, Person, i64)>> {
+    let columns: Vec<String> = PERSON_COLUMNS
+        .split(',')
+        .map(|c| format!("p.{}", c.trim()))
+        .collect();
+    // One query: the session, its person and the organisation's change counter.
+    let sql = format!(
+        "SELECT s.id_hash AS s_id_hash, s.person_id AS s_person_id, s.csrf_token AS s_csrf_token, \
+         s.stage AS s_stage, s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at, \
+         s.expires_at AS s_expires_at, o.generation AS org_generation, {} FROM session s \
+         JOIN person p ON p.id = s.person_id JOIN organisation o ON o.id = p.org_id \
+         WHERE s.id_hash = $1",
+        columns.join(", ")
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id_hash)
         .fetch_optional(db.pool())
         .await?;
-    Ok(p.map(|p| (s, p)))
+    let Some(row) = row else { return Ok(None) };
+    let session = Session {
+        id_hash: row.try_get("s_id_hash")?,
+        person_id: row.try_get("s_person_id")?,
+        csrf_token: row.try_get("s_csrf_token")?,
+        stage: row.try_get("s_stage")?,
+        created_at: row.try_get("s_created_at")?,
+        last_seen_at: row.try_get("s_last_seen_at")?,
+        expires_at: row.try_get("s_expires_at")?,
+    };
+    let person = <Person as sqlx::FromRow<'_, sqlx::any::AnyRow>>::from_row(&row)?;
+    let generation: i64 = row.try_get("org_generation")?;
+    Ok(Some((session, person, generation)))
 }
 
 /// Marks a session as used now (idle timeout is measured from here).
@@ -370,6 +387,9 @@ pub struct TokenUse {
     pub id: i64,
     /// Last use (UTC), if any.
     pub last_used_at: Option<String>,
+    /// The owner's organisation's change counter, read in the same query, so the caller can
+    /// tell whether its cached copy of the organisation is current without asking again.
+    pub org_generation: i64,
 }
 
 /// The active person owning an unrevoked token with this hash (one query).
@@ -379,8 +399,8 @@ pub async fn person_by_token(db: &Db, hash: &str) -> DbResult<Option<(TokenUse, 
         .map(|c| format!("p.{}", c.trim()))
         .collect();
     let sql = format!(
-        "SELECT t.id AS token_id, t.last_used_at AS token_last_used_at, {} FROM api_token t \
-         JOIN person p ON p.id = t.person_id \
+        "SELECT t.id AS token_id, t.last_used_at AS token_last_used_at, o.generation AS org_generation, \
+         {} FROM api_token t JOIN person p ON p.id = t.person_id JOIN organisation o ON o.id = p.org_id \
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND p.status = 'active'",
         columns.join(", ")
     );
@@ -392,6 +412,7 @@ pub async fn person_by_token(db: &Db, hash: &str) -> DbResult<Option<(TokenUse, 
     let token = TokenUse {
         id: row.try_get("token_id")?,
         last_used_at: row.try_get("token_last_used_at")?,
+        org_generation: row.try_get("org_generation")?,
     };
     let person = <Person as sqlx::FromRow<'_, sqlx::any::AnyRow>>::from_row(&row)?;
     Ok(Some((token, person)))

@@ -136,7 +136,25 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "information-asset register: assets, holdings, take-outs, disposal certificates",
         steps: V4,
     },
+    Migration {
+        version: 5,
+        name: "organisation generation also counts changes to persons",
+        steps: V5,
+    },
 ];
+
+/// The web layer keeps each organisation's persons in memory too (lists and counts are then
+/// answered without the database); changes to them bump the same counter as units and roles.
+const V5: &[Step] = &[Step::Dialect {
+    sqlite: "CREATE TRIGGER person_bump_ins AFTER INSERT ON person
+             BEGIN UPDATE organisation SET generation = generation + 1 WHERE id = NEW.org_id; END;
+             CREATE TRIGGER person_bump_upd AFTER UPDATE ON person
+             BEGIN UPDATE organisation SET generation = generation + 1 WHERE id = NEW.org_id; END;
+             CREATE TRIGGER person_bump_del AFTER DELETE ON person
+             BEGIN UPDATE organisation SET generation = generation + 1 WHERE id = OLD.org_id; END;",
+    postgres: "CREATE TRIGGER person_bump AFTER INSERT OR UPDATE OR DELETE ON person
+               FOR EACH ROW EXECUTE FUNCTION mamori_bump_generation();",
+}];
 
 /// 情報資産管理台帳 (§6(2)). Assets are never deleted (disposal sets `status`); `findings` keeps
 /// the rule ids an asset breaks (`,A001,A005,`) so lists filter on them; the organisation

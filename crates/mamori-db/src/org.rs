@@ -511,17 +511,77 @@ pub async fn list_persons(
         cq = cq.bind(t.clone());
     }
     let total = cq.fetch_one(db.pool()).await?;
+    if total <= offset {
+        return Ok((Vec::new(), total));
+    }
+    // LIMIT and OFFSET are written into the text (numbers, never user text): SQLite re-plans a
+    // cached statement on every run when they are bound parameters.
+    let _ = n;
     let sql = format!(
-        "SELECT {PERSON_COLUMNS} FROM person{where_sql} ORDER BY unit_id, staff_no, id LIMIT ${} OFFSET ${}",
-        n + 1,
-        n + 2
+        "SELECT {PERSON_COLUMNS} FROM person{where_sql} ORDER BY unit_id, staff_no, id LIMIT {} OFFSET {}",
+        limit.max(0),
+        offset.max(0)
     );
     let mut q = sqlx::query_as::<_, Person>(sqlx::AssertSqlSafe(sql)).bind(org.0);
     for t in texts {
         q = q.bind(t);
     }
-    let rows = q.bind(limit).bind(offset).fetch_all(db.pool()).await?;
+    let rows = q.fetch_all(db.pool()).await?;
     Ok((rows, total))
+}
+
+/// Every person of an organisation (active and retired), in list order.
+pub async fn all_persons(db: &Db, org: OrgId) -> DbResult<Vec<Person>> {
+    let sql = format!(
+        "SELECT {PERSON_COLUMNS} FROM person WHERE org_id = $1 ORDER BY unit_id, staff_no, id"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(org.0)
+        .fetch_all(db.pool())
+        .await?)
+}
+
+/// [`list_persons`] over persons already in memory (from [`all_persons`], in its order): the
+/// same filters, the same page, the same total. The substring search ignores ASCII case.
+pub fn filter_persons<'a>(
+    persons: &'a [Person],
+    filter: &PersonFilter,
+    offset: i64,
+    limit: i64,
+) -> (Vec<&'a Person>, i64) {
+    let q = filter
+        .q
+        .as_deref()
+        .filter(|q| !q.is_empty())
+        .map(str::to_ascii_lowercase);
+    let hit = |p: &&Person| {
+        filter.units.as_ref().is_none_or(|u| u.contains(&p.unit_id))
+            && filter
+                .status
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .is_none_or(|s| p.status == s)
+            && filter
+                .employment
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .is_none_or(|s| p.employment == s)
+            && q.as_deref().is_none_or(|q| {
+                [
+                    p.name.as_str(),
+                    p.name_kana.as_str(),
+                    p.login.as_str(),
+                    p.staff_no.as_deref().unwrap_or(""),
+                ]
+                .iter()
+                .any(|f| f.to_ascii_lowercase().contains(q))
+            })
+    };
+    let matching: Vec<&Person> = persons.iter().filter(hit).collect();
+    let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
+    let skip = usize::try_from(offset.max(0)).unwrap_or(usize::MAX);
+    let take = usize::try_from(limit.max(0)).unwrap_or(0);
+    (matching.into_iter().skip(skip).take(take).collect(), total)
 }
 
 /// One person of an organisation.

@@ -35,6 +35,8 @@ pub struct Viewer {
     pub actor: Actor,
     /// The organisation's unit tree.
     pub tree: Arc<UnitTree>,
+    /// The organisation as cached for this request (units, persons, roles in force).
+    pub snapshot: Arc<crate::cache::OrgSnapshot>,
     /// The session (pages) — `None` for API tokens.
     pub session: Option<Session>,
     /// The API token used, if any.
@@ -321,7 +323,15 @@ async fn from_token(state: &AppState, headers: &HeaderMap, rid: &str) -> Result<
     if stale {
         auth::touch_token(&state.db, token_use.id).await?;
     }
-    let viewer = viewer_for(state, person, None, Some(token_use.id), rid).await?;
+    let viewer = viewer_for(
+        state,
+        person,
+        None,
+        Some(token_use.id),
+        token_use.org_generation,
+        rid,
+    )
+    .await?;
     Ok(Found::Viewer(Box::new(viewer)))
 }
 
@@ -333,7 +343,7 @@ async fn from_cookie(state: &AppState, headers: &HeaderMap, rid: &str) -> Result
         return Ok(Found::Nobody);
     }
     let id_hash = auth::secret_hash(&id);
-    let Some((session, person)) = auth::session(&state.db, &id_hash).await? else {
+    let Some((session, person, generation)) = auth::session(&state.db, &id_hash).await? else {
         return Ok(Found::Nobody);
     };
     let now = OffsetDateTime::now_utc();
@@ -359,7 +369,7 @@ async fn from_cookie(state: &AppState, headers: &HeaderMap, rid: &str) -> Result
             request_id: rid.to_owned(),
         })));
     }
-    let viewer = viewer_for(state, person, Some(session), None, rid).await?;
+    let viewer = viewer_for(state, person, Some(session), None, generation, rid).await?;
     Ok(Found::Viewer(Box::new(viewer)))
 }
 
@@ -368,14 +378,19 @@ async fn viewer_for(
     person: Person,
     session: Option<Session>,
     token_id: Option<i64>,
+    generation: i64,
     rid: &str,
 ) -> Result<Viewer, AppError> {
     let org_id = mamori_core::org::OrgId(person.org_id);
-    let snapshot = state.orgs.get(&state.db, org_id, &today_jst()).await?;
+    let snapshot = state
+        .orgs
+        .get_at(&state.db, org_id, &today_jst(), generation)
+        .await?;
     let actor = org::actor_from(&person, &snapshot.tree, snapshot.assignments.iter());
     let organisation = snapshot.org.clone();
     let tree = snapshot.tree.clone();
     Ok(Viewer {
+        snapshot,
         person,
         org: organisation,
         actor,

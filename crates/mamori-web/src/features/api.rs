@@ -167,14 +167,13 @@ async fn persons(
         page: None,
     };
     let filter = person_filter(&viewer, &pq)?;
-    let (items, total) = org::list_persons(
-        &state.db,
-        cap.org(),
+    debug_assert_eq!(cap.org().0, viewer.snapshot.org.id);
+    let (items, total) = org::filter_persons(
+        &viewer.snapshot.persons,
         &filter,
         (page - 1) * per_page,
         per_page,
-    )
-    .await?;
+    );
     Ok(Json(
         json!({"items": items, "total": total, "page": page, "per_page": per_page}),
     ))

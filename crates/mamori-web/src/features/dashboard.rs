@@ -46,7 +46,6 @@ async fn home(State(state): State<AppState>, viewer: Option<Viewer>) -> Result<R
     let Some(viewer) = viewer else {
         return Ok(Redirect::to("/login").into_response());
     };
-    let org_id = mamori_core::org::OrgId(viewer.person.org_id);
     let today = today_jst();
     let mut tasks = Vec::new();
     if viewer.person.totp_enabled == 0 {
@@ -67,31 +66,27 @@ async fn home(State(state): State<AppState>, viewer: Option<Viewer>) -> Result<R
             href: "/policy",
         });
     }
-    let (_, persons) = org::list_persons(
-        &state.db,
-        org_id,
+    let (_, persons) = org::filter_persons(
+        &viewer.snapshot.persons,
         &PersonFilter {
             status: Some("active".into()),
             ..PersonFilter::default()
         },
         0,
-        1,
-    )
-    .await?;
-    let in_force = org::assignments_in_force(&state.db, org_id, &today).await?;
+        0,
+    );
+    let in_force = &viewer.snapshot.assignments;
     let my_unit = viewer.tree.subtree(viewer.person.unit_id);
-    let (_, unit_persons) = org::list_persons(
-        &state.db,
-        org_id,
+    let (_, unit_persons) = org::filter_persons(
+        &viewer.snapshot.persons,
         &PersonFilter {
             units: Some(my_unit),
             status: Some("active".into()),
             ..PersonFilter::default()
         },
         0,
-        1,
-    )
-    .await?;
+        0,
+    );
     let mut counts = vec![
         Count {
             label: "在職中の職員等",
