@@ -1416,19 +1416,20 @@ pub async fn list<P: Permission>(
         cq = cq.bind(t.clone());
     }
     let total = cq.fetch_one(db.pool()).await?;
-    let n = w.texts.len() + 1;
+    // LIMIT and OFFSET are numbers written into the text: as bound parameters SQLite would
+    // re-plan the cached statement on every run.
     let sql = format!(
-        "SELECT {ASSET_COLUMNS} {ASSET_FROM}{} ORDER BY {} LIMIT ${} OFFSET ${}",
+        "SELECT {ASSET_COLUMNS} {ASSET_FROM}{} ORDER BY {} LIMIT {} OFFSET {}",
         w.sql,
         sort.order_by(),
-        n + 1,
-        n + 2
+        limit.max(0),
+        offset.max(0)
     );
     let mut q = sqlx::query_as::<_, Asset>(sqlx::AssertSqlSafe(sql)).bind(cap.org().0);
     for t in w.texts {
         q = q.bind(t);
     }
-    let rows = q.bind(limit).bind(offset).fetch_all(db.pool()).await?;
+    let rows = q.fetch_all(db.pool()).await?;
     Ok((rows, total))
 }
 
