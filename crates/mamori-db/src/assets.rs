@@ -9,6 +9,9 @@
 //! are recomputed for the whole organisation whenever its generation counter or the date has
 //! moved since the last check ([`ensure_checked`]).
 
+pub mod draft;
+pub mod io;
+
 use std::collections::{HashMap, HashSet};
 
 use mamori_core::asset::{
@@ -383,6 +386,34 @@ pub async fn validate(
     scheme: Scheme,
     input: &AssetInput,
 ) -> DbResult<Vec<FieldProblem>> {
+    let manager_status: Option<String> = match input.manager_id {
+        Some(manager) => {
+            sqlx::query_scalar("SELECT status FROM person WHERE id = $1 AND org_id = $2")
+                .bind(manager)
+                .bind(org)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        None => None,
+    };
+    Ok(check_input(
+        org,
+        tree,
+        scheme,
+        input,
+        manager_status.as_deref(),
+    ))
+}
+
+/// [`validate`] without the database: `manager_status` is the 管理者's status when the
+/// manager is set and found in the organisation (an import looks every manager up at once).
+fn check_input(
+    org: i64,
+    tree: &UnitTree,
+    scheme: Scheme,
+    input: &AssetInput,
+    manager_status: Option<&str>,
+) -> Vec<FieldProblem> {
     let mut problems = Vec::new();
     let chars = |s: &str| s.chars().count();
     if input.asset_no.trim().is_empty() {
@@ -440,14 +471,8 @@ pub async fn validate(
         )),
         _ => problems.push(("unit_id", "所管課が見つかりません".to_owned())),
     }
-    if let Some(manager) = input.manager_id {
-        let found: Option<String> =
-            sqlx::query_scalar("SELECT status FROM person WHERE id = $1 AND org_id = $2")
-                .bind(manager)
-                .bind(org)
-                .fetch_optional(&mut *conn)
-                .await?;
-        match found.as_deref() {
+    if input.manager_id.is_some() {
+        match manager_status {
             Some("active") => {}
             Some(_) => problems.push(("manager_id", "管理者に退職者は指定できません".to_owned())),
             None => problems.push(("manager_id", "管理者が見つかりません".to_owned())),
@@ -458,7 +483,7 @@ pub async fn validate(
     {
         problems.push(("last_reviewed", "最終確認日に未来の日付は指定できません".to_owned()));
     }
-    Ok(problems)
+    problems
 }
 
 fn bool_int(b: bool) -> i64 {
@@ -490,17 +515,14 @@ pub async fn create(
         return Err(AssetError::Invalid(problems));
     }
     let now = now_text();
-    let id: i64 = bind_input(
-        sqlx::query_scalar(
-            "INSERT INTO asset (org_id, asset_no, name, business, kind, unit_id, manager_id, medium, location, \
-             lockable, zone, confidentiality, integrity, availability, personal, personal_count, sensitive, \
-             my_number, users_scope, restrictions, retention, backup, contractor, exception_ref, \
-             last_reviewed, note, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $27) \
-             RETURNING id",
-        )
-        .bind(org),
-        input,
+    let sql = format!(
+        "INSERT INTO asset (org_id, {INPUT_COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, \
+         $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
+         $25, $26, $27, $27) RETURNING id"
+    );
+    let id: i64 = bind_input!(
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(org),
+        input
     )
     .bind(&now)
     .fetch_one(&mut *conn)
@@ -517,35 +539,78 @@ pub async fn create(
     Ok(id)
 }
 
-fn bind_input<'q, O>(
-    q: sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
-    input: &'q AssetInput,
-) -> sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments> {
-    q.bind(&input.asset_no)
-        .bind(&input.name)
-        .bind(&input.business)
-        .bind(input.kind.code())
-        .bind(input.unit_id)
-        .bind(input.manager_id)
-        .bind(input.medium.code())
-        .bind(&input.location)
-        .bind(bool_int(input.lockable))
-        .bind(input.zone.map(Zone::code))
-        .bind(input.classes.confidentiality.code())
-        .bind(input.classes.integrity.number())
-        .bind(input.classes.availability.number())
-        .bind(bool_int(input.personal.present))
-        .bind(input.personal.count)
-        .bind(bool_int(input.personal.sensitive))
-        .bind(bool_int(input.personal.my_number))
-        .bind(&input.users_scope)
-        .bind(input.restrictions.to_codes())
-        .bind(&input.retention)
-        .bind(&input.backup)
-        .bind(&input.contractor)
-        .bind(&input.exception_ref)
-        .bind(input.last_reviewed.map(format_iso))
-        .bind(&input.note)
+/// Binds an input's fields in the column order of [`INPUT_COLUMNS`] (asset_no … note) to any
+/// sqlx query; a macro so that the single-row statements here and the batched ones of the
+/// import share one list.
+macro_rules! bind_input {
+    ($q:expr, $input:expr) => {{
+        let input: &AssetInput = $input;
+        $q.bind(&input.asset_no)
+            .bind(&input.name)
+            .bind(&input.business)
+            .bind(input.kind.code())
+            .bind(input.unit_id)
+            .bind(input.manager_id)
+            .bind(input.medium.code())
+            .bind(&input.location)
+            .bind(bool_int(input.lockable))
+            .bind(input.zone.map(Zone::code))
+            .bind(input.classes.confidentiality.code())
+            .bind(input.classes.integrity.number())
+            .bind(input.classes.availability.number())
+            .bind(bool_int(input.personal.present))
+            .bind(input.personal.count)
+            .bind(bool_int(input.personal.sensitive))
+            .bind(bool_int(input.personal.my_number))
+            .bind(&input.users_scope)
+            .bind(input.restrictions.to_codes())
+            .bind(&input.retention)
+            .bind(&input.backup)
+            .bind(&input.contractor)
+            .bind(&input.exception_ref)
+            .bind(input.last_reviewed.map(format_iso))
+            .bind(&input.note)
+    }};
+}
+pub(crate) use bind_input;
+
+/// The columns [`bind_input!`] binds, in its order.
+const INPUT_COLUMNS: &str = "asset_no, name, business, kind, unit_id, manager_id, medium, location, \
+     lockable, zone, confidentiality, integrity, availability, personal, personal_count, sensitive, \
+     my_number, users_scope, restrictions, retention, backup, contractor, exception_ref, \
+     last_reviewed, note";
+
+/// How many values [`bind_input!`] binds.
+const INPUT_FIELDS: usize = 25;
+
+/// Writes edited fields over an asset at `version` (settling a pending re-triage when asked);
+/// `None` when the asset is no longer at that version.
+async fn write_update(
+    conn: &mut AnyConnection,
+    org: i64,
+    id: i64,
+    version: i64,
+    input: &AssetInput,
+    triage_settled: bool,
+) -> Result<Option<i64>, AssetError> {
+    let q = sqlx::query_scalar(
+        "UPDATE asset SET asset_no = $2, name = $3, business = $4, kind = $5, unit_id = $6, \
+         manager_id = $7, medium = $8, location = $9, lockable = $10, zone = $11, confidentiality = $12, \
+         integrity = $13, availability = $14, personal = $15, personal_count = $16, sensitive = $17, \
+         my_number = $18, users_scope = $19, restrictions = $20, retention = $21, backup = $22, \
+         contractor = $23, exception_ref = $24, last_reviewed = $25, note = $26, updated_at = $27, \
+         triage = CASE WHEN $28 = 1 THEN '' ELSE triage END, version = version + 1 \
+         WHERE id = $1 AND org_id = $29 AND version = $30 RETURNING id",
+    )
+    .bind(id);
+    Ok(bind_input!(q, input)
+        .bind(now_text())
+        .bind(bool_int(triage_settled))
+        .bind(org)
+        .bind(version)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| unique_violation(e, format!("資産番号 {}", input.asset_no)))?)
 }
 
 fn blocking(findings: &HashMap<i64, Vec<Finding>>, id: i64) -> Result<(), AssetError> {
@@ -640,26 +705,7 @@ pub async fn update(
     // Saving a level chosen under the current scheme settles any pending re-triage.
     let triage_settled = before.confidentiality != input.classes.confidentiality.code()
         || !before.triage.is_empty();
-    let n = bind_input(
-        sqlx::query_scalar(
-            "UPDATE asset SET asset_no = $2, name = $3, business = $4, kind = $5, unit_id = $6, \
-             manager_id = $7, medium = $8, location = $9, lockable = $10, zone = $11, confidentiality = $12, \
-             integrity = $13, availability = $14, personal = $15, personal_count = $16, sensitive = $17, \
-             my_number = $18, users_scope = $19, restrictions = $20, retention = $21, backup = $22, \
-             contractor = $23, exception_ref = $24, last_reviewed = $25, note = $26, updated_at = $27, \
-             triage = CASE WHEN $28 = 1 THEN '' ELSE triage END, version = version + 1 \
-             WHERE id = $1 AND org_id = $29 AND version = $30 RETURNING id",
-        )
-        .bind(id),
-        input,
-    )
-    .bind(now_text())
-    .bind(bool_int(triage_settled))
-    .bind(org)
-    .bind(before.version)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(|e| unique_violation(e, format!("資産番号 {}", input.asset_no)))?;
+    let n = write_update(conn, org, id, before.version, input, triage_settled).await?;
     let _: i64 = n.ok_or(AssetError::Stale)?;
     let kind_changed = before.kind != input.kind.code();
     if kind_changed {
@@ -1125,18 +1171,28 @@ pub async fn refresh(
         .fetch_all(&mut *conn)
         .await?;
     let mut out = HashMap::with_capacity(assets.len());
+    // Few distinct findings exist, so changed assets are updated in groups sharing one value.
+    let mut changed: HashMap<String, Vec<i64>> = HashMap::new();
     for a in assets {
         let (_, findings) = ctx.evaluate(&a, today, settings.review_interval_days);
         let stored = stored_form(&findings);
         if stored != a.findings {
-            sqlx::query("UPDATE asset SET findings = $1 WHERE id = $2 AND org_id = $3")
+            changed.entry(stored).or_default().push(a.id);
+        }
+        out.insert(a.id, findings);
+    }
+    for (stored, ids) in changed {
+        for chunk in ids.chunks(1_000) {
+            let sql = format!(
+                "UPDATE asset SET findings = $1 WHERE org_id = $2 AND id IN ({})",
+                id_list(chunk)
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(&stored)
-                .bind(a.id)
                 .bind(org)
                 .execute(&mut *conn)
                 .await?;
         }
-        out.insert(a.id, findings);
     }
     Ok(out)
 }
