@@ -9,6 +9,7 @@
 mod access;
 mod admin_cli;
 mod api;
+mod assets_io;
 mod auth;
 mod bad_input;
 mod browser;
