@@ -1155,14 +1155,15 @@ pub async fn refresh(
     org: i64,
     ids: Option<&[i64]>,
 ) -> DbResult<HashMap<i64, Vec<Finding>>> {
-    let today = mamori_core::calendar::today_jst();
-    let settings = settings_in(conn, org).await?;
-    let ctx = RuleContext::load(conn, org, ids, today).await?;
+    // Checked before anything is loaded: `IN ()` is an error on PostgreSQL.
     let filter = match ids {
         Some(ids) if ids.is_empty() => return Ok(HashMap::new()),
         Some(ids) => format!(" AND a.id IN ({})", id_list(ids)),
         None => String::new(),
     };
+    let today = mamori_core::calendar::today_jst();
+    let settings = settings_in(conn, org).await?;
+    let ctx = RuleContext::load(conn, org, ids, today).await?;
     let sql = format!(
         "SELECT {ASSET_COLUMNS} {ASSET_FROM} WHERE a.org_id = $1 AND a.status = 'active'{filter}"
     );
