@@ -1000,59 +1000,42 @@ impl RuleContext {
         ids: Option<&[i64]>,
         today: Date,
     ) -> DbResult<RuleContext> {
-        let filter = match ids {
-            Some(ids) => format!(" AND h.holder_id IN ({})", id_list(ids)),
-            None => String::new(),
+        let held = match ids {
+            None => {
+                let sql = format!(
+                    "SELECT h.holder_id, {HELD_COLUMNS} FROM asset_holding h \
+                     JOIN asset a ON a.id = h.held_id AND a.org_id = h.org_id \
+                     WHERE h.org_id = $1 AND a.status = 'active' ORDER BY h.holder_id, a.asset_no"
+                );
+                type Row = (
+                    i64,
+                    i64,
+                    String,
+                    String,
+                    String,
+                    i64,
+                    i64,
+                    i64,
+                    Option<i64>,
+                    i64,
+                    i64,
+                );
+                let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(org)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let mut held: HashMap<i64, Vec<HeldAsset>> = HashMap::new();
+                for (holder, id, no, name, c, i, a, p, count, s, m) in rows {
+                    if let Some(h) = held_asset((id, no, name, c, i, a, p, count, s, m)) {
+                        held.entry(holder).or_default().push(h);
+                    }
+                }
+                held
+            }
+            // The pairs first, then the held assets by id: joining with a long `IN` list on the
+            // holder makes SQLite scan every asset once per listed id.
+            Some(ids) => held_of(conn, org, ids).await?,
         };
-        let sql = format!(
-            "SELECT h.holder_id, a.id, a.asset_no, a.name, a.confidentiality, a.integrity, a.availability, \
-             a.personal, a.personal_count, a.sensitive, a.my_number FROM asset_holding h \
-             JOIN asset a ON a.id = h.held_id AND a.org_id = h.org_id \
-             WHERE h.org_id = $1 AND a.status = 'active'{filter} ORDER BY h.holder_id, a.asset_no"
-        );
-        type HeldRow = (
-            i64,
-            i64,
-            String,
-            String,
-            String,
-            i64,
-            i64,
-            i64,
-            Option<i64>,
-            i64,
-            i64,
-        );
-        let rows: Vec<HeldRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(org)
-            .fetch_all(&mut *conn)
-            .await?;
-        let mut held: HashMap<i64, Vec<HeldAsset>> = HashMap::new();
-        for (holder, id, no, name, c, i, a, p, count, s, m) in rows {
-            let (Some(conf), Some(integrity), Some(availability)) = (
-                Confidentiality::from_code(&c),
-                Grade::from_number(i),
-                Grade::from_number(a),
-            ) else {
-                continue;
-            };
-            held.entry(holder).or_default().push(HeldAsset {
-                id,
-                asset_no: no,
-                name,
-                classes: Classes {
-                    confidentiality: conf,
-                    integrity,
-                    availability,
-                },
-                personal: PersonalData {
-                    present: p != 0,
-                    count,
-                    sensitive: s != 0,
-                    my_number: m != 0,
-                },
-            });
-        }
         let day = format_iso(today);
         let managers: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT r.person_id, r.unit_id FROM role_assignment r JOIN person p ON p.id = r.person_id \
@@ -1128,6 +1111,89 @@ impl RuleContext {
         };
         (effective, asset::evaluate(&facts))
     }
+}
+
+/// The columns of a held asset, for [`held_asset`].
+const HELD_COLUMNS: &str = "a.id, a.asset_no, a.name, a.confidentiality, a.integrity, \
+     a.availability, a.personal, a.personal_count, a.sensitive, a.my_number";
+
+/// A row of [`HELD_COLUMNS`].
+type HeldRow = (
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    i64,
+    i64,
+);
+
+fn held_asset((id, no, name, c, i, a, p, count, s, m): HeldRow) -> Option<HeldAsset> {
+    Some(HeldAsset {
+        id,
+        asset_no: no,
+        name,
+        classes: Classes {
+            confidentiality: Confidentiality::from_code(&c)?,
+            integrity: Grade::from_number(i)?,
+            availability: Grade::from_number(a)?,
+        },
+        personal: PersonalData {
+            present: p != 0,
+            count,
+            sensitive: s != 0,
+            my_number: m != 0,
+        },
+    })
+}
+
+/// What each of `holders` holds (active assets only), in 資産番号 order.
+async fn held_of(
+    conn: &mut AnyConnection,
+    org: i64,
+    holders: &[i64],
+) -> DbResult<HashMap<i64, Vec<HeldAsset>>> {
+    let mut pairs: Vec<(i64, i64)> = Vec::new();
+    for chunk in holders.chunks(1_000) {
+        let sql = format!(
+            "SELECT holder_id, held_id FROM asset_holding WHERE org_id = $1 AND holder_id IN ({})",
+            id_list(chunk)
+        );
+        let rows: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(org)
+            .fetch_all(&mut *conn)
+            .await?;
+        pairs.extend(rows);
+    }
+    let mut held_ids: Vec<i64> = pairs.iter().map(|(_, h)| *h).collect();
+    held_ids.sort_unstable();
+    held_ids.dedup();
+    let mut assets: HashMap<i64, HeldAsset> = HashMap::new();
+    for chunk in held_ids.chunks(1_000) {
+        let sql = format!(
+            "SELECT {HELD_COLUMNS} FROM asset a WHERE a.org_id = $1 AND a.status = 'active' \
+             AND a.id IN ({})",
+            id_list(chunk)
+        );
+        let rows: Vec<HeldRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(org)
+            .fetch_all(&mut *conn)
+            .await?;
+        assets.extend(rows.into_iter().filter_map(held_asset).map(|h| (h.id, h)));
+    }
+    let mut held: HashMap<i64, Vec<HeldAsset>> = HashMap::new();
+    for (holder, id) in pairs {
+        if let Some(h) = assets.get(&id) {
+            held.entry(holder).or_default().push(h.clone());
+        }
+    }
+    for list in held.values_mut() {
+        list.sort_by(|a, b| a.asset_no.cmp(&b.asset_no));
+    }
+    Ok(held)
 }
 
 fn id_list(ids: &[i64]) -> String {

@@ -212,20 +212,7 @@ pub async fn append_many(conn: &mut AnyConnection, entries: Vec<NewEntry>) -> Db
             "INSERT INTO audit_entry (seq, hash_version, at, org_id, actor_id, actor, unit_id, action, \
              object_type, object_id, before_json, after_json, request_id, prev_hash, hash) VALUES ",
         );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let b = i * 15;
-            sql.push('(');
-            sql.push_str(
-                &(1..=15)
-                    .map(|k| format!("${}", b + k))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            );
-            sql.push(')');
-        }
+        sql.push_str(&crate::values_placeholders(conn, chunk.len(), 15));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for e in chunk {
             q = q
