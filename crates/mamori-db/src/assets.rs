@@ -1000,42 +1000,7 @@ impl RuleContext {
         ids: Option<&[i64]>,
         today: Date,
     ) -> DbResult<RuleContext> {
-        let held = match ids {
-            None => {
-                let sql = format!(
-                    "SELECT h.holder_id, {HELD_COLUMNS} FROM asset_holding h \
-                     JOIN asset a ON a.id = h.held_id AND a.org_id = h.org_id \
-                     WHERE h.org_id = $1 AND a.status = 'active' ORDER BY h.holder_id, a.asset_no"
-                );
-                type Row = (
-                    i64,
-                    i64,
-                    String,
-                    String,
-                    String,
-                    i64,
-                    i64,
-                    i64,
-                    Option<i64>,
-                    i64,
-                    i64,
-                );
-                let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(org)
-                    .fetch_all(&mut *conn)
-                    .await?;
-                let mut held: HashMap<i64, Vec<HeldAsset>> = HashMap::new();
-                for (holder, id, no, name, c, i, a, p, count, s, m) in rows {
-                    if let Some(h) = held_asset((id, no, name, c, i, a, p, count, s, m)) {
-                        held.entry(holder).or_default().push(h);
-                    }
-                }
-                held
-            }
-            // The pairs first, then the held assets by id: joining with a long `IN` list on the
-            // holder makes SQLite scan every asset once per listed id.
-            Some(ids) => held_of(conn, org, ids).await?,
-        };
+        let held = held_of(conn, org, ids).await?;
         let day = format_iso(today);
         let managers: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT r.person_id, r.unit_id FROM role_assignment r JOIN person p ON p.id = r.person_id \
@@ -1150,22 +1115,29 @@ fn held_asset((id, no, name, c, i, a, p, count, s, m): HeldRow) -> Option<HeldAs
     })
 }
 
-/// What each of `holders` holds (active assets only), in 資産番号 order.
+/// What each of `holders` (every holder when `None`) holds, active assets only, in 資産番号
+/// order. The pairs come first, then the held assets by id: a join filtered by a long `IN`
+/// list on the holder makes SQLite scan every asset once per listed id.
 async fn held_of(
     conn: &mut AnyConnection,
     org: i64,
-    holders: &[i64],
+    holders: Option<&[i64]>,
 ) -> DbResult<HashMap<i64, Vec<HeldAsset>>> {
+    let pair_sql = "SELECT holder_id, held_id FROM asset_holding WHERE org_id = $1";
     let mut pairs: Vec<(i64, i64)> = Vec::new();
-    for chunk in holders.chunks(1_000) {
-        let sql = format!(
-            "SELECT holder_id, held_id FROM asset_holding WHERE org_id = $1 AND holder_id IN ({})",
-            id_list(chunk)
-        );
-        let rows: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(org)
-            .fetch_all(&mut *conn)
-            .await?;
+    let filters: Vec<String> = match holders {
+        None => vec![String::new()],
+        Some(ids) => ids
+            .chunks(1_000)
+            .map(|chunk| format!(" AND holder_id IN ({})", id_list(chunk)))
+            .collect(),
+    };
+    for filter in filters {
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{pair_sql}{filter}")))
+                .bind(org)
+                .fetch_all(&mut *conn)
+                .await?;
         pairs.extend(rows);
     }
     let mut held_ids: Vec<i64> = pairs.iter().map(|(_, h)| *h).collect();

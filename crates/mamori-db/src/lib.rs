@@ -8,6 +8,7 @@
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod import;
 pub mod migrate;
 pub mod network;
 pub mod org;

@@ -19,7 +19,7 @@ use mamori_db::assets::AssetFilter;
 use mamori_db::assets::io::{self as assets_io, ExportError, ImportError, ImportPlan, RowAction};
 use mamori_db::org::{self, AuditCtx};
 
-use crate::admin::resolve_org;
+use crate::admin::{read_input_file, resolve_org};
 
 /// Rows listed per kind of change; the rest are counted.
 const LISTED_ROWS: usize = 500;
@@ -86,34 +86,18 @@ pub async fn import_to(
         Ok(o) => o,
         Err(e) => return fail(err, &e.to_string()),
     };
-    let size = match std::fs::metadata(&args.file) {
-        Ok(m) => m.len(),
-        Err(e) => return fail(err, &format!("{} を開けません（{e}）", args.file.display())),
+    let (bytes, file_name) = match read_input_file(&args.file, assets_io::MAX_FILE_BYTES) {
+        Ok(read) => read,
+        Err(e) => return fail(err, &e),
     };
-    if !usize::try_from(size).is_ok_and(|s| s <= assets_io::MAX_FILE_BYTES) {
-        return fail(
-            err,
-            &format!(
-                "ファイルが大きすぎます（{size}バイト。上限は{}バイト）",
-                assets_io::MAX_FILE_BYTES
-            ),
-        );
-    }
-    let bytes = match std::fs::read(&args.file) {
-        Ok(b) => b,
-        Err(e) => return fail(err, &format!("{} を読めません（{e}）", args.file.display())),
-    };
-    let file_name = args
-        .file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
 
     let org_id = OrgId(organisation.id);
     let cap = Capability::<can::EditAssets>::operator(org_id);
     let tree = org::unit_tree(db, org_id).await?;
+    let started = std::time::Instant::now();
     let planned = match assets_io::read_file(&bytes, &file_name) {
         Ok(file) => {
+            tracing::debug!(elapsed = ?started.elapsed(), "asset import: file read");
             drop(bytes);
             assets_io::plan(db, &cap, &tree, file).await
         }

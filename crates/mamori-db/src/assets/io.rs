@@ -39,6 +39,7 @@ use super::{
     settings_in, write_update,
 };
 use crate::audit::{self, NewEntry};
+use crate::import::{self, ImportFile};
 use crate::org::{AuditCtx, UnitTree};
 use crate::{Db, DbError, now_text, unique_violation, values_placeholders};
 
@@ -241,15 +242,7 @@ pub fn limits() -> Limits {
 }
 
 /// An import file as read: its name, SHA-256 (for the audit trail) and rows.
-#[derive(Debug, Clone)]
-pub struct AssetFile {
-    /// The file name as given.
-    pub name: String,
-    /// SHA-256 of the file's bytes, hex.
-    pub sha256: String,
-    /// The rows, keyed by [`COLUMNS`].
-    pub table: Table,
-}
+pub type AssetFile = ImportFile;
 
 /// Reads an import file (xlsx, or CSV in UTF-8 with or without BOM or in CP932) with
 /// [`limits`].
@@ -263,22 +256,13 @@ pub fn read_file_with(
     file_name: &str,
     limits: &Limits,
 ) -> Result<AssetFile, TabularErrors> {
-    let options = ReadOptions {
-        limits: *limits,
-        sheet: None,
-    };
-    let table = mamori_tabular::read_table(bytes, file_name, &COLUMNS, &options)?;
-    if table.rows.is_empty() {
-        return Err(TabularError::file(TabularErrorKind::Invalid {
-            reason: "見出し行の下に情報資産の行がありません".to_owned(),
-        })
-        .into());
-    }
-    Ok(AssetFile {
-        name: file_name.to_owned(),
-        sha256: hex::encode(Sha256::digest(bytes)),
-        table,
-    })
+    import::read(
+        bytes,
+        file_name,
+        &COLUMNS,
+        limits,
+        "見出し行の下に情報資産の行がありません",
+    )
 }
 
 /// An empty register with the headers in order, for the downloadable template.
@@ -338,18 +322,7 @@ impl RowAction {
     }
 }
 
-/// One field that changes, as the register shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldChange {
-    /// Column key (`confidentiality`).
-    pub field: &'static str,
-    /// Its header (機密性).
-    pub label: &'static str,
-    /// The value now.
-    pub before: String,
-    /// The value after the import.
-    pub after: String,
-}
+pub use crate::import::FieldChange;
 
 /// One row of the file and what happens to it.
 #[derive(Debug, Clone, Serialize)]
@@ -903,6 +876,7 @@ pub async fn plan(
     file: AssetFile,
 ) -> Result<ImportPlan, ImportError> {
     let org = cap.org().0;
+    let started = std::time::Instant::now();
     let mut conn = db.pool().acquire().await?;
     let settings = settings_in(&mut conn, org).await?;
     let people = People::load(&mut conn, org).await?;
@@ -926,7 +900,10 @@ pub async fn plan(
             .collect(),
         rules,
     };
-    compute(&register, tree, file)
+    tracing::debug!(elapsed = ?started.elapsed(), "asset import: register loaded");
+    let plan = compute(&register, tree, file);
+    tracing::debug!(elapsed = ?started.elapsed(), "asset import: planned");
+    plan
 }
 
 /// The pure heart of [`plan`]: read every row, match, diff, check the rules.
@@ -1197,6 +1174,7 @@ pub async fn apply(
     if plan.org_id != org || plan.reach != *cap.reach() {
         return Err(ImportError::Stale);
     }
+    let started = std::time::Instant::now();
     let mut tx = db.begin_write().await?;
     if settings_in(&mut tx, org).await?.scheme.code() != plan.scheme {
         return Err(ImportError::Stale);
@@ -1214,7 +1192,8 @@ pub async fn apply(
     });
     let (created, updated, unchanged) = (plan.created, plan.updated, plan.unchanged);
     let file_sha256 = plan.file_sha256.clone();
-    let mut written: Vec<(i64, usize, AssetInput)> = Vec::new();
+    // (id, row) of every asset written; the inputs are dropped as they are written.
+    let mut written: Vec<(i64, usize)> = Vec::new();
     let mut entries: Vec<NewEntry> = Vec::new();
     let mut updated_ids: Vec<i64> = Vec::new();
     let mut creates: Vec<(usize, AssetInput)> = Vec::new();
@@ -1244,16 +1223,20 @@ pub async fn apply(
                 entries.push(entry);
                 flush(&mut tx, &mut entries, AUDIT_BATCH).await?;
                 updated_ids.push(id);
-                written.push((id, r.row, input));
+                written.push((id, r.row));
             }
             _ => creates.push((r.row, input)),
         }
     }
+    tracing::debug!(elapsed = ?started.elapsed(), "asset import: updates written");
     let now = now_text();
     let mut statement: Option<(usize, String)> = None;
-    while !creates.is_empty() {
-        let rest = creates.split_off(creates.len().min(INSERT_BATCH));
-        let chunk = std::mem::replace(&mut creates, rest);
+    let mut creates = creates.into_iter();
+    loop {
+        let chunk: Vec<(usize, AssetInput)> = creates.by_ref().take(INSERT_BATCH).collect();
+        if chunk.is_empty() {
+            break;
+        }
         let sql = match &statement {
             Some((n, sql)) if *n == chunk.len() => sql.clone(),
             _ => {
@@ -1280,15 +1263,16 @@ pub async fn apply(
             entry.unit_id = Some(input.unit_id);
             entry.after = Some(input.audit_json());
             entries.push(entry);
-            written.push((id, row, input));
+            written.push((id, row));
         }
         flush(&mut tx, &mut entries, AUDIT_BATCH).await?;
     }
     flush(&mut tx, &mut entries, 1).await?;
+    tracing::debug!(elapsed = ?started.elapsed(), "asset import: inserts and audit entries written");
 
     // The rules again, now that the assets are written: for them and for whatever holds the
     // updated ones (a held asset raises its holder's classes).
-    let mut affected: Vec<i64> = written.iter().map(|(id, _, _)| *id).collect();
+    let mut affected: Vec<i64> = written.iter().map(|(id, _)| *id).collect();
     affected.extend(holders_of(&mut tx, org, &updated_ids).await?);
     affected.sort_unstable();
     affected.dedup();
@@ -1297,29 +1281,29 @@ pub async fn apply(
     } else {
         refresh(&mut tx, org, Some(&affected)).await?
     };
+    tracing::debug!(elapsed = ?started.elapsed(), "asset import: rules evaluated");
     let mut problems = Problems {
         errors: TabularErrors::default(),
     };
-    for (id, row, input) in &written {
+    for (id, row) in &written {
         for f in findings
             .get(id)
             .into_iter()
             .flatten()
             .filter(|f| f.rule.severity == Severity::Error)
         {
-            let key = rule_column(f.rule.id);
-            let value = value_of(input, key);
-            problems.push(TabularError::cell(
-                *row,
-                header_of(key),
-                &value,
-                TabularErrorKind::Invalid {
+            problems.push(TabularError {
+                row: Some(*row),
+                column: Some(header_of(rule_column(f.rule.id)).to_owned()),
+                cell: None,
+                value: None,
+                kind: TabularErrorKind::Invalid {
                     reason: format!(
                         "取扱いルール［{}］に違反します: {}（{}）",
                         f.rule.id, f.rule.message, f.detail
                     ),
                 },
-            ));
+            });
         }
     }
     if !problems.errors.is_empty() {
@@ -1332,23 +1316,13 @@ pub async fn apply(
     entry.after = Some(summary_after);
     let audit_seq = audit::append(&mut tx, entry).await?;
     tx.commit().await?;
+    tracing::debug!(elapsed = ?started.elapsed(), "asset import: committed");
     Ok(ImportSummary {
         created,
         updated,
         unchanged,
         audit_seq,
     })
-}
-
-/// A field's stored value as text, for a message about a row already written.
-fn value_of(input: &AssetInput, key: &str) -> String {
-    match key {
-        "my_number" => yes_no(input.personal.my_number),
-        "personal" => yes_no(input.personal.present),
-        "zone" => input.zone.map(Zone::label_ja).unwrap_or_default().to_owned(),
-        "manager_id" => input.manager_id.map(|m| m.to_string()).unwrap_or_default(),
-        _ => input.asset_no.clone(),
-    }
 }
 
 /// Appends the collected audit entries once there are at least `at_least` of them.

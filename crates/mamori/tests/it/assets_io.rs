@@ -15,7 +15,7 @@ use mamori_tabular::{ExportTable, Limits, TabularErrorKind};
 use serde_json::Value;
 
 use crate::common::{Client, Resp, TestApp};
-use crate::roster::{XLSX, multipart, post_multipart};
+use crate::roster::{XLSX, hidden, multipart, post_multipart};
 
 /// The headers in 台帳 order.
 fn headers() -> Vec<String> {
@@ -748,26 +748,6 @@ async fn cp932_exports_report_what_they_cannot_hold_and_exports_are_audited() {
     let text = String::from_utf8_lossy(&r.bytes);
     assert!(text.contains("J-INF-011"), "会計係's own");
     assert!(!text.contains("S-SYS-001"), "not 消防本部's");
-}
-
-/// The value of a hidden input on a page, entities decoded.
-fn hidden(body: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let at = body
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in {body}"))
-        + marker.len();
-    let end = body[at..].find('"').unwrap() + at;
-    body[at..end]
-        .replace("&#43;", "+")
-        .replace("&#47;", "/")
-        .replace("&#61;", "=")
-        .replace("&#34;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#60;", "<")
-        .replace("&#62;", ">")
-        .replace("&#38;", "&")
-        .replace("&amp;", "&")
 }
 
 async fn upload(c: &mut Client, name: &str, bytes: &[u8], csrf: bool) -> Resp {

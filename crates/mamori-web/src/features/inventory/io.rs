@@ -35,6 +35,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::ListQuery;
+use crate::features::roster::ProblemRow;
 use crate::session::{CsrfForm, RequestId, Viewer, constant_time_eq};
 use crate::views::{Layout, page};
 use crate::{AppError, AppState, upload};
@@ -166,27 +167,6 @@ pub(crate) async fn api_export(
 }
 
 // ------------------------------------------------------------------ import pages
-
-/// One problem, placed for the table on the upload page.
-struct ProblemRow {
-    row: String,
-    column: String,
-    cell: String,
-    value: String,
-    message: String,
-}
-
-impl ProblemRow {
-    fn from_error(e: &TabularError) -> Self {
-        ProblemRow {
-            row: e.row.map(|r| format!("{r}行目")).unwrap_or_default(),
-            column: e.column.clone().unwrap_or_default(),
-            cell: e.cell.clone().unwrap_or_default(),
-            value: e.value.clone().unwrap_or_default(),
-            message: e.kind.to_string(),
-        }
-    }
-}
 
 #[derive(Template)]
 #[template(path = "inventory_import.html")]
