@@ -25,7 +25,7 @@ use mamori_core::permission::{Capability, Reach, can};
 use mamori_core::role::Role;
 use mamori_core::text;
 use mamori_tabular::{
-    Column, ExportTable, Limits, ReadOptions, Row, Table, TabularError, TabularErrorKind,
+    Column, ExportTable, Limits, Row, Table,
     TabularErrors,
 };
 use serde::Serialize;

@@ -24,7 +24,7 @@ use mamori_core::permission::{Capability, Reach, can};
 use mamori_core::text;
 use mamori_core::zone::Zone;
 use mamori_tabular::{
-    Column, ExportFormat, ExportTable, Limits, ReadOptions, SourceFormat, Table, TabularError,
+    Column, ExportFormat, ExportTable, Limits, SourceFormat, Table, TabularError,
     TabularErrorKind, TabularErrors, TextEncoding,
 };
 use serde::Serialize;
