@@ -15,8 +15,8 @@ pub mod io;
 use std::collections::{HashMap, HashSet};
 
 use mamori_core::asset::{
-    self, AssetKind, Classes, Confidentiality, Effective, Facts, Finding, Grade, HeldAsset,
-    Medium, PersonalData, Restrictions, Scheme, Severity,
+    self, AssetKind, Classes, Confidentiality, Effective, Facts, Finding, Grade, HeldAsset, Medium,
+    PersonalData, Restrictions, Scheme, Severity,
 };
 use mamori_core::calendar::format_iso;
 use mamori_core::org::OrgId;
@@ -328,7 +328,9 @@ pub enum AssetError {
     #[error("取扱いルールに違反するため保存できません")]
     Rules(Vec<Finding>),
     /// Someone else saved the asset after the page was opened.
-    #[error("この情報資産は他の利用者によって更新されています。画面を開き直してから編集してください")]
+    #[error(
+        "この情報資産は他の利用者によって更新されています。画面を開き直してから編集してください"
+    )]
     Stale,
     /// The asset was disposed of: it is read-only.
     #[error("廃棄済みの情報資産は変更できません")]
@@ -436,11 +438,26 @@ fn check_input(
         ("name", "名称", &input.name, MAX_NAME_CHARS),
         ("business", "業務名", &input.business, MAX_NAME_CHARS),
         ("location", "保存場所", &input.location, MAX_TEXT_CHARS),
-        ("users_scope", "利用者範囲", &input.users_scope, MAX_TEXT_CHARS),
+        (
+            "users_scope",
+            "利用者範囲",
+            &input.users_scope,
+            MAX_TEXT_CHARS,
+        ),
         ("retention", "保存期間", &input.retention, MAX_NAME_CHARS),
         ("backup", "バックアップ", &input.backup, MAX_TEXT_CHARS),
-        ("contractor", "委託先・クラウド", &input.contractor, MAX_TEXT_CHARS),
-        ("exception_ref", "例外措置", &input.exception_ref, MAX_NAME_CHARS),
+        (
+            "contractor",
+            "委託先・クラウド",
+            &input.contractor,
+            MAX_TEXT_CHARS,
+        ),
+        (
+            "exception_ref",
+            "例外措置",
+            &input.exception_ref,
+            MAX_NAME_CHARS,
+        ),
         ("note", "備考", &input.note, MAX_TEXT_CHARS),
     ] {
         if chars(value) > max {
@@ -465,10 +482,9 @@ fn check_input(
     }
     match tree.get(input.unit_id) {
         Some(u) if u.org_id == org && u.active != 0 => {}
-        Some(u) if u.org_id == org => problems.push((
-            "unit_id",
-            format!("所管課「{}」は廃止されています", u.name),
-        )),
+        Some(u) if u.org_id == org => {
+            problems.push(("unit_id", format!("所管課「{}」は廃止されています", u.name)))
+        }
         _ => problems.push(("unit_id", "所管課が見つかりません".to_owned())),
     }
     if input.manager_id.is_some() {
@@ -481,7 +497,10 @@ fn check_input(
     if let Some(d) = input.last_reviewed
         && d > mamori_core::calendar::today_jst()
     {
-        problems.push(("last_reviewed", "最終確認日に未来の日付は指定できません".to_owned()));
+        problems.push((
+            "last_reviewed",
+            "最終確認日に未来の日付は指定できません".to_owned(),
+        ));
     }
     problems
 }
@@ -703,8 +722,8 @@ pub async fn update(
         return Err(AssetError::Invalid(problems));
     }
     // Saving a level chosen under the current scheme settles any pending re-triage.
-    let triage_settled = before.confidentiality != input.classes.confidentiality.code()
-        || !before.triage.is_empty();
+    let triage_settled =
+        before.confidentiality != input.classes.confidentiality.code() || !before.triage.is_empty();
     let n = write_update(conn, org, id, before.version, input, triage_settled).await?;
     let _: i64 = n.ok_or(AssetError::Stale)?;
     let kind_changed = before.kind != input.kind.code();
@@ -792,7 +811,8 @@ pub async fn settle_triage(
     let mut entry = ctx.entry("asset.triage", "asset", id);
     entry.org_id = Some(cap.org().0);
     entry.unit_id = Some(before.unit_id);
-    entry.before = Some(json!({"confidentiality": before.confidentiality, "candidates": before.triage}));
+    entry.before =
+        Some(json!({"confidentiality": before.confidentiality, "candidates": before.triage}));
     entry.after = Some(json!({"confidentiality": level.code()}));
     audit::append(conn, entry).await?;
     Ok(())
@@ -908,12 +928,14 @@ async fn set_holdings_in(
             .execute(&mut *conn)
             .await?;
         for h in held {
-            sqlx::query("INSERT INTO asset_holding (org_id, holder_id, held_id) VALUES ($1, $2, $3)")
-                .bind(org)
-                .bind(holder)
-                .bind(h)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query(
+                "INSERT INTO asset_holding (org_id, holder_id, held_id) VALUES ($1, $2, $3)",
+            )
+            .bind(org)
+            .bind(holder)
+            .bind(h)
+            .execute(&mut *conn)
+            .await?;
         }
     }
     Ok(())
@@ -1195,7 +1217,7 @@ pub async fn refresh(
 ) -> DbResult<HashMap<i64, Vec<Finding>>> {
     // Checked before anything is loaded: `IN ()` is an error on PostgreSQL.
     let filter = match ids {
-        Some(ids) if ids.is_empty() => return Ok(HashMap::new()),
+        Some([]) => return Ok(HashMap::new()),
         Some(ids) => format!(" AND a.id IN ({})", id_list(ids)),
         None => String::new(),
     };
@@ -1864,7 +1886,10 @@ pub async fn dispose(
             ));
         }
         if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-            problems.push(("certificate", "ファイル名が長すぎるか、使えない文字を含みます".to_owned()));
+            problems.push((
+                "certificate",
+                "ファイル名が長すぎるか、使えない文字を含みます".to_owned(),
+            ));
         }
     }
     let classes = a.classes();
@@ -1952,7 +1977,8 @@ pub async fn certificate_content(
     asset_id: i64,
     cert_id: i64,
 ) -> DbResult<(Certificate, Vec<u8>)> {
-    let row: Option<(i64, i64, String, i64, String, String, Vec<u8>)> = sqlx::query_as(
+    type CertificateRow = (i64, i64, String, i64, String, String, Vec<u8>);
+    let row: Option<CertificateRow> = sqlx::query_as(
         "SELECT id, asset_id, file_name, size, sha256, created_at, content FROM asset_certificate \
          WHERE id = $1 AND asset_id = $2 AND org_id = $3",
     )
@@ -2138,8 +2164,7 @@ pub async fn move_assets(
         entry.org_id = Some(org);
         entry.unit_id = Some(to_unit);
         entry.before = Some(json!({"unit_id": a.unit_id, "manager_id": a.manager_id}));
-        entry.after =
-            Some(json!({"unit_id": to_unit, "manager_id": new_manager.or(a.manager_id)}));
+        entry.after = Some(json!({"unit_id": to_unit, "manager_id": new_manager.or(a.manager_id)}));
         entries.push(entry);
         result.changed.push((*id, a.asset_no));
     }
@@ -2173,7 +2198,8 @@ pub async fn switch_scheme(
             format!("既に{}を使っています", to.label_ja()),
         )]));
     }
-    let rows: Vec<(i64, String, i64, Option<i64>, i64, i64, String)> = sqlx::query_as(
+    type LevelRow = (i64, String, i64, Option<i64>, i64, i64, String);
+    let rows: Vec<LevelRow> = sqlx::query_as(
         "SELECT id, confidentiality, personal, personal_count, sensitive, my_number, status \
          FROM asset WHERE org_id = $1",
     )

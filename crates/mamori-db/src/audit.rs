@@ -181,11 +181,9 @@ pub async fn append_many(conn: &mut AnyConnection, entries: Vec<NewEntry>) -> Db
         .await?;
     let last: i64 = head.try_get(0)?;
     let mut prev_hash: String = head.try_get(1)?;
-    let mut seq = last - count;
     let at = now_text();
     let mut built = Vec::with_capacity(entries.len());
-    for new in entries {
-        seq += 1;
+    for (seq, new) in (last - count + 1..).zip(entries) {
         let mut entry = Entry {
             seq,
             hash_version: HASH_VERSION,

@@ -24,10 +24,7 @@ use mamori_core::org::{EmploymentType, Login, OrgId, PersonStatus, UnitCode};
 use mamori_core::permission::{Capability, Reach, can};
 use mamori_core::role::Role;
 use mamori_core::text;
-use mamori_tabular::{
-    Column, ExportTable, Limits, Row, Table,
-    TabularErrors,
-};
+use mamori_tabular::{Column, ExportTable, Limits, Row, Table, TabularErrors};
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};

@@ -95,7 +95,10 @@ const SUBJECTS: [&str; 12] = [
 /// the subject has it; マイナンバー only in its own zone; 3B and above never on the internet.
 fn asset(i: usize) -> Vec<String> {
     let (unit, manager) = UNITS.get(i % UNITS.len()).copied().unwrap_or(UNITS[0]);
-    let subject = SUBJECTS.get(i / 7 % SUBJECTS.len()).copied().unwrap_or("台帳");
+    let subject = SUBJECTS
+        .get(i / 7 % SUBJECTS.len())
+        .copied()
+        .unwrap_or("台帳");
     let year = 2016 + i % 10;
     let (kind, medium, zone) = match i % 10 {
         0..=3 => ("情報（紙）", "紙", ""),
@@ -104,15 +107,19 @@ fn asset(i: usize) -> Vec<String> {
         8 => ("機器", "DB・システム", "LGWAN接続系"),
         _ => ("電磁的記録媒体", "記録媒体", ""),
     };
-    let my_number = i % 97 == 0 && kind == "情報（電子）";
-    let zone = if my_number { "マイナンバー利用事務系" } else { zone };
+    let my_number = i.is_multiple_of(97) && kind == "情報（電子）";
+    let zone = if my_number {
+        "マイナンバー利用事務系"
+    } else {
+        zone
+    };
     let conf = match i % 5 {
         0 => "自治体機密性3B",
         1 | 2 => "自治体機密性3C",
         3 => "自治体機密性2",
         _ => "自治体機密性1",
     };
-    let personal = my_number || (conf != "自治体機密性1" && i % 3 != 0);
+    let personal = my_number || (conf != "自治体機密性1" && !i.is_multiple_of(3));
     let count = if personal {
         ((i * 37) % 20_000 + 10).to_string()
     } else {
@@ -136,20 +143,35 @@ fn asset(i: usize) -> Vec<String> {
         "有".to_owned(),
         zone.to_owned(),
         conf.to_owned(),
-        if i % 2 == 0 { "2" } else { "1" }.to_owned(),
-        if i % 3 == 0 { "2" } else { "1" }.to_owned(),
+        if i.is_multiple_of(2) { "2" } else { "1" }.to_owned(),
+        if i.is_multiple_of(3) { "2" } else { "1" }.to_owned(),
         yes_no(personal),
         count,
-        yes_no(personal && i % 11 == 0),
+        yes_no(personal && i.is_multiple_of(11)),
         yes_no(my_number),
         "所管課の職員".to_owned(),
         restrictions.to_owned(),
         format!("{}年", 3 + i % 8),
-        if kind == "情報システム" { "日次" } else { "" }.to_owned(),
-        if i % 13 == 0 { "保守委託事業者" } else { "" }.to_owned(),
+        if kind == "情報システム" {
+            "日次"
+        } else {
+            ""
+        }
+        .to_owned(),
+        if i.is_multiple_of(13) {
+            "保守委託事業者"
+        } else {
+            ""
+        }
+        .to_owned(),
         String::new(),
         format!("2026-{:02}-{:02}", 4 + i % 6, 1 + i % 28),
-        if i % 17 == 0 { "令和8年度に見直し予定" } else { "" }.to_owned(),
+        if i.is_multiple_of(17) {
+            "令和8年度に見直し予定"
+        } else {
+            ""
+        }
+        .to_owned(),
     ]
 }
 
@@ -201,8 +223,8 @@ async fn main() -> anyhow::Result<()> {
             for i in 0..rows {
                 table.push(asset(i));
             }
-            let bytes = mamori_tabular::write_xlsx(&table)
-                .map_err(|e| anyhow::anyhow!("generate: {e}"))?;
+            let bytes =
+                mamori_tabular::write_xlsx(&table).map_err(|e| anyhow::anyhow!("generate: {e}"))?;
             std::fs::write(&out, &bytes)?;
             println!(
                 "generate: {rows} assets, {:.1} MB xlsx in {:.2?}",
@@ -228,8 +250,14 @@ async fn main() -> anyhow::Result<()> {
                 mamori_db::org::unit_tree(&db, mamori_core::org::OrgId(person.org_id)).await?;
             let unit = |code: &str| tree.by_code(code).map(|u| u.id).unwrap_or(0);
             let queries = [
-                format!("unit={}&confidentiality=3C&q=%E5%8F%B0%E5%B8%B3", unit("shobo")),
-                format!("unit={}&confidentiality=3B&q=%E8%A8%98%E9%8C%B2", unit("jimu")),
+                format!(
+                    "unit={}&confidentiality=3C&q=%E5%8F%B0%E5%B8%B3",
+                    unit("shobo")
+                ),
+                format!(
+                    "unit={}&confidentiality=3B&q=%E8%A8%98%E9%8C%B2",
+                    unit("jimu")
+                ),
                 format!("unit={}&confidentiality=2&q=2021", unit("jiseien")),
                 format!("unit={}&q=G-0123", unit("jimu-zaimu")),
             ];
@@ -241,7 +269,10 @@ async fn main() -> anyhow::Result<()> {
             // it is timed on its own.
             let first = Instant::now();
             let (status, _) = get(addr, "/api/v1/assets?per_page=50", &token).await?;
-            println!("list: first request (rules check for the day) {:.2?}, HTTP {status}", first.elapsed());
+            println!(
+                "list: first request (rules check for the day) {:.2?}, HTTP {status}",
+                first.elapsed()
+            );
             let mut times = Vec::with_capacity(requests);
             let mut bytes = 0;
             for n in 0..requests {

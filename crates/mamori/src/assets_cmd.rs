@@ -161,11 +161,7 @@ pub fn render(org_name: &str, plan: &ImportPlan) -> String {
         plan.unchanged
     );
     if !plan.ignored_headers.is_empty() {
-        let _ = writeln!(
-            out,
-            "読み込まない列: {}",
-            plan.ignored_headers.join("、")
-        );
+        let _ = writeln!(out, "読み込まない列: {}", plan.ignored_headers.join("、"));
     }
     for (action, title) in [(RowAction::Create, "新規"), (RowAction::Update, "変更")] {
         let rows: Vec<_> = plan.rows.iter().filter(|r| r.action == action).collect();
@@ -247,7 +243,10 @@ pub async fn export_to(
         Err(ExportError::Db(e)) => return Err(e.into()),
     };
     if let Err(e) = write_whole(&args.out, &export.bytes) {
-        return fail(err, &format!("{} に書き込めません（{e}）", args.out.display()));
+        return fail(
+            err,
+            &format!("{} に書き込めません（{e}）", args.out.display()),
+        );
     }
     let (format_word, encoding) = assets_io::format_words(export.format);
     writeln!(

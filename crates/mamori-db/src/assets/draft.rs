@@ -4,14 +4,14 @@
 //! import ([`super::io`]) all read assets through [`AssetDraft`], so they accept the same
 //! spellings (「自治体機密性3B」「機密性２」, 有/無, 全角数字, 和暦).
 
+use super::{Asset, AssetInput, FieldProblem};
+use crate::org::UnitTree;
 use mamori_core::asset::{
     AssetKind, Classes, Confidentiality, Grade, Medium, PersonalData, Restrictions, Scheme,
 };
 use mamori_core::calendar::parse_date;
 use mamori_core::text;
 use mamori_core::zone::Zone;
-use super::{Asset, AssetInput, FieldProblem};
-use crate::org::UnitTree;
 use serde::{Deserialize, Serialize};
 
 /// The fields of an asset as text, the way a form posts them. The API accepts the same names
@@ -104,7 +104,11 @@ fn text_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Err
         serde_json::Value::String(s) => s,
         serde_json::Value::Array(items) => items
             .iter()
-            .map(|i| i.as_str().map(str::to_owned).unwrap_or_else(|| i.to_string()))
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| i.to_string())
+            })
             .collect::<Vec<_>>()
             .join(","),
         other => {
@@ -410,4 +414,3 @@ pub fn default_medium(kind: AssetKind) -> Medium {
         AssetKind::Network | AssetKind::System | AssetKind::Equipment => Medium::System,
     }
 }
-

@@ -24,8 +24,8 @@ use mamori_core::permission::{Capability, Reach, can};
 use mamori_core::text;
 use mamori_core::zone::Zone;
 use mamori_tabular::{
-    Column, ExportFormat, ExportTable, Limits, SourceFormat, Table, TabularError,
-    TabularErrorKind, TabularErrors, TextEncoding,
+    Column, ExportFormat, ExportTable, Limits, SourceFormat, Table, TabularError, TabularErrorKind,
+    TabularErrors, TextEncoding,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -35,8 +35,8 @@ use sqlx::AnyConnection;
 use super::draft::{AssetDraft, Resolvers};
 use super::{
     ASSET_COLUMNS, ASSET_FROM, Asset, AssetFilter, AssetInput, INPUT_COLUMNS, INPUT_FIELDS,
-    RuleContext, bind_input, bool_int, check_input, id_list, refresh, set_holdings_in,
-    settings_in, write_update,
+    RuleContext, bind_input, bool_int, check_input, id_list, refresh, set_holdings_in, settings_in,
+    write_update,
 };
 use crate::audit::{self, NewEntry};
 use crate::import::{self, ImportFile};
@@ -75,7 +75,12 @@ pub const COLUMNS: [Column; 25] = [
         "保存先",
         "location",
     ]),
-    Column::optional("lockable", "施錠").aliases(&["施錠の有無", "施錠可否", "施錠保管", "lockable"]),
+    Column::optional("lockable", "施錠").aliases(&[
+        "施錠の有無",
+        "施錠可否",
+        "施錠保管",
+        "lockable",
+    ]),
     Column::optional("zone", "ネットワーク区分").aliases(&[
         "ネットワーク",
         "ネットワーク系統",
@@ -170,7 +175,11 @@ pub const COLUMN_HELP: [(&str, bool, &str); 25] = [
         "紙・電子ファイル・DB・システム・記録媒体。空欄は種別から決まります",
     ),
     ("保存場所", false, "保管・設置の場所"),
-    ("施錠", false, "保存場所が施錠できるか: 有／無（○／×、はい／いいえも可）"),
+    (
+        "施錠",
+        false,
+        "保存場所が施錠できるか: 有／無（○／×、はい／いいえも可）",
+    ),
     (
         "ネットワーク区分",
         false,
@@ -190,7 +199,11 @@ pub const COLUMN_HELP: [(&str, bool, &str); 25] = [
         "個人情報のおおよその件数。「1,200」「１２００件」も可",
     ),
     ("要配慮個人情報", false, "有／無"),
-    ("特定個人情報", false, "有／無（マイナンバーを含む場合は有）"),
+    (
+        "特定個人情報",
+        false,
+        "有／無（マイナンバーを含む場合は有）",
+    ),
     ("利用者範囲", false, "利用できる職員の範囲"),
     (
         "取扱制限",
@@ -199,7 +212,11 @@ pub const COLUMN_HELP: [(&str, bool, &str); 25] = [
     ),
     ("保存期間", false, "「5年」「永年」など"),
     ("バックアップ", false, "バックアップの方法・頻度"),
-    ("委託先・クラウド", false, "保守・運用の委託先や利用するクラウド"),
+    (
+        "委託先・クラウド",
+        false,
+        "保守・運用の委託先や利用するクラウド",
+    ),
     ("例外措置", false, "例外措置の承認番号"),
     (
         "最終確認日",
@@ -733,7 +750,9 @@ impl<'a> Units<'a> {
     /// A unit code, else a unit name naming one unit; within reach.
     fn resolve(&self, written: &str) -> Result<i64, String> {
         if written.is_empty() {
-            return Err("所管課が入力されていません（組織コードか組織名を入力してください）".to_owned());
+            return Err(
+                "所管課が入力されていません（組織コードか組織名を入力してください）".to_owned(),
+            );
         }
         let folded = text::fold(written);
         let id = match self.by_code.get(&folded) {
@@ -951,7 +970,9 @@ fn compute(
             }
         }
         let mut report = |key: &str, draft: &mut AssetDraft, reason: String| {
-            let value = draft_field(draft, key).map(|v| v.clone()).unwrap_or_default();
+            let value = draft_field(draft, key)
+                .map(|v| v.clone())
+                .unwrap_or_default();
             problems.push(cell_error(table, number, key, &value, reason));
         };
         if let Some(first) = seen.get(&asset_no) {
@@ -1028,11 +1049,12 @@ fn compute(
         if action != RowAction::Unchanged {
             let id = existing.map_or(0, |a| a.id);
             let stored = as_stored(id, reg.org, &input);
-            let (_, findings) = reg
-                .rules
-                .evaluate(&stored, today, reg.review_interval_days);
+            let (_, findings) = reg.rules.evaluate(&stored, today, reg.review_interval_days);
             let mut blocked = false;
-            for f in findings.iter().filter(|f| f.rule.severity == Severity::Error) {
+            for f in findings
+                .iter()
+                .filter(|f| f.rule.severity == Severity::Error)
+            {
                 report(
                     rule_column(f.rule.id),
                     &mut draft,
@@ -1098,7 +1120,12 @@ fn compute(
 /// The fields that differ between what the register holds and what the file says, compared as
 /// the register writes them. A CP932 file cannot hold 〜 and the like: where the only difference
 /// is such a look-alike, the register's text is kept.
-fn diff(names: &Names<'_>, before: &AssetInput, after: &mut AssetInput, cp932: bool) -> Vec<FieldChange> {
+fn diff(
+    names: &Names<'_>,
+    before: &AssetInput,
+    after: &mut AssetInput,
+    cp932: bool,
+) -> Vec<FieldChange> {
     let old = names.cells(before);
     let mut new = names.cells(after);
     if cp932 {
@@ -1140,13 +1167,7 @@ fn digest(plan: &ImportPlan) -> String {
         .as_bytes(),
     );
     for r in &plan.rows {
-        h.update(
-            format!(
-                "{}|{:?}|{:?}|{}|",
-                r.row, r.action, r.asset_id, r.version
-            )
-            .as_bytes(),
-        );
+        h.update(format!("{}|{:?}|{:?}|{}|", r.row, r.action, r.asset_id, r.version).as_bytes());
         if let Some(input) = &r.input {
             h.update(input.audit_json().to_string().as_bytes());
         }
@@ -1249,15 +1270,18 @@ pub async fn apply(
         for (_, input) in &chunk {
             q = bind_input!(q.bind(org), input).bind(&now).bind(&now);
         }
-        q.execute(&mut *tx).await.map_err(|e| {
-            match unique_violation(e, "資産番号") {
+        q.execute(&mut *tx)
+            .await
+            .map_err(|e| match unique_violation(e, "資産番号") {
                 DbError::Duplicate(_) => ImportError::Stale,
                 other => ImportError::Db(other),
-            }
-        })?;
+            })?;
         let ids = ids_of(&mut tx, org, &chunk).await?;
         for (row, input) in chunk {
-            let id = ids.get(&input.asset_no).copied().ok_or(ImportError::Stale)?;
+            let id = ids
+                .get(&input.asset_no)
+                .copied()
+                .ok_or(ImportError::Stale)?;
             let mut entry = ctx.entry("asset.import.create", "asset", id);
             entry.org_id = Some(org);
             entry.unit_id = Some(input.unit_id);
@@ -1365,11 +1389,7 @@ async fn ids_of(
 }
 
 /// The assets holding any of `ids`.
-async fn holders_of(
-    conn: &mut AnyConnection,
-    org: i64,
-    ids: &[i64],
-) -> Result<Vec<i64>, DbError> {
+async fn holders_of(conn: &mut AnyConnection, org: i64, ids: &[i64]) -> Result<Vec<i64>, DbError> {
     let mut out = Vec::new();
     for chunk in ids.chunks(ID_BATCH) {
         let sql = format!(
@@ -1412,10 +1432,12 @@ mod tests {
         assert_eq!(export_format("csv", ""), Ok(ExportFormat::CsvUtf8));
         assert_eq!(export_format("CSV", "UTF-8"), Ok(ExportFormat::CsvUtf8));
         assert_eq!(export_format("csv", "cp932"), Ok(ExportFormat::CsvCp932));
-        assert_eq!(export_format("csv", "Shift_JIS"), Ok(ExportFormat::CsvCp932));
+        assert_eq!(
+            export_format("csv", "Shift_JIS"),
+            Ok(ExportFormat::CsvCp932)
+        );
         assert!(export_format("xlsx", "cp932").is_err());
         assert!(export_format("pdf", "").is_err());
         assert!(export_format("csv", "euc-jp").unwrap_err().contains("euc"));
     }
-
 }

@@ -543,9 +543,19 @@ async fn the_openapi_document_describes_every_api_route() {
     tried.insert(route("put", "/api/v1/network"));
     // The register's export answers with a file; its import takes one (a dry run of one row).
     let r = c
-        .api(Method::GET, "/api/v1/assets/export?format=csv", &token, None)
+        .api(
+            Method::GET,
+            "/api/v1/assets/export?format=csv",
+            &token,
+            None,
+        )
         .await;
-    assert!(r.status.is_success(), "assets export: {} {}", r.status, r.body);
+    assert!(
+        r.status.is_success(),
+        "assets export: {} {}",
+        r.status,
+        r.body
+    );
     tried.insert(route("get", "/api/v1/assets/export"));
     let req = http::Request::builder()
         .method(Method::POST)
@@ -558,7 +568,12 @@ async fn the_openapi_document_describes_every_api_route() {
         ))
         .unwrap();
     let r = c.send(req).await;
-    assert!(r.status.is_success(), "assets import: {} {}", r.status, r.body);
+    assert!(
+        r.status.is_success(),
+        "assets import: {} {}",
+        r.status,
+        r.body
+    );
     tried.insert(route("post", "/api/v1/assets/import"));
     assert_eq!(
         tried, documented,

@@ -332,7 +332,10 @@ async fn an_import_creates_and_updates_in_one_audited_transaction() {
     let before = register(&app).await;
     let plan = plan_of(&import(&app, &token, "追加.xlsx", bytes.clone(), true).await);
     assert_eq!(register(&app).await, before, "a dry run writes nothing");
-    assert_eq!((plan["created"].as_i64(), plan["updated"].as_i64()), (Some(1), Some(1)));
+    assert_eq!(
+        (plan["created"].as_i64(), plan["updated"].as_i64()),
+        (Some(1), Some(1))
+    );
     let rows = plan["rows"].as_array().unwrap();
     assert_eq!(rows[0]["row"], 2);
     assert_eq!(rows[0]["action"], "create");
@@ -352,7 +355,11 @@ async fn an_import_creates_and_updates_in_one_audited_transaction() {
     assert_eq!(
         changes,
         vec![
-            ("機密性".into(), "自治体機密性2".into(), "自治体機密性3C".into()),
+            (
+                "機密性".into(),
+                "自治体機密性2".into(),
+                "自治体機密性3C".into()
+            ),
             ("完全性".into(), "1".into(), "2".into()),
         ]
     );
@@ -378,7 +385,10 @@ async fn an_import_creates_and_updates_in_one_audited_transaction() {
     assert_eq!(new.restrictions, "no_take_out,need_to_know");
     assert_eq!(new.last_reviewed.as_deref(), Some("2026-04-01"));
     let changed = asset(&app, "J-SYS-008").await;
-    assert_eq!((changed.confidentiality.as_str(), changed.integrity), ("3C", 2));
+    assert_eq!(
+        (changed.confidentiality.as_str(), changed.integrity),
+        ("3C", 2)
+    );
     assert_eq!(changed.version, 2);
 
     // One entry per asset, with the state before and after, and one summary.
@@ -401,9 +411,15 @@ async fn an_import_creates_and_updates_in_one_audited_transaction() {
     let summary: Value = serde_json::from_str(entries[0].after_json.as_deref().unwrap()).unwrap();
     assert_eq!(summary["file_name"], "追加.xlsx");
     assert_eq!(summary["file_sha256"].as_str().unwrap().len(), 64);
-    assert_eq!((summary["created"].as_i64(), summary["updated"].as_i64()), (Some(1), Some(1)));
+    assert_eq!(
+        (summary["created"].as_i64(), summary["updated"].as_i64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(entries[1].object_type, "asset");
-    assert_eq!(entries[1].object_id.as_deref(), Some(new.id.to_string().as_str()));
+    assert_eq!(
+        entries[1].object_id.as_deref(),
+        Some(new.id.to_string().as_str())
+    );
     assert_eq!(entries[1].actor, "ciso");
     let update_before: Value =
         serde_json::from_str(entries[2].before_json.as_deref().unwrap()).unwrap();
@@ -415,8 +431,16 @@ async fn an_import_creates_and_updates_in_one_audited_transaction() {
     // The same file again changes nothing; a file with only some columns keeps the others.
     let plan = plan_of(&import(&app, &token, "追加.xlsx", bytes, true).await);
     assert_eq!(plan["unchanged"], 2, "{plan:#}");
-    let few = ["資産番号", "名称", "種別", "所管課", "機密性", "完全性", "可用性"]
-        .map(str::to_owned);
+    let few = [
+        "資産番号",
+        "名称",
+        "種別",
+        "所管課",
+        "機密性",
+        "完全性",
+        "可用性",
+    ]
+    .map(str::to_owned);
     let bytes = csv(
         &few,
         &[row(&[
@@ -434,7 +458,10 @@ async fn an_import_creates_and_updates_in_one_audited_transaction() {
     assert_eq!(plan["rows"][0]["changes"].as_array().unwrap().len(), 1);
     let after = asset(&app, "J-SYS-008").await;
     assert_eq!(after.availability, 2);
-    assert_eq!(after.manager_id, changed.manager_id, "absent columns are kept");
+    assert_eq!(
+        after.manager_id, changed.manager_id,
+        "absent columns are kept"
+    );
     assert_eq!(after.location, changed.location);
 }
 
@@ -457,7 +484,16 @@ async fn accepted_spellings_and_refused_files() {
             ws.write_string(1, col, value).unwrap();
         }
     }
-    let plan = plan_of(&import(&app, &token, "serial.xlsx", wb.save_to_buffer().unwrap(), true).await);
+    let plan = plan_of(
+        &import(
+            &app,
+            &token,
+            "serial.xlsx",
+            wb.save_to_buffer().unwrap(),
+            true,
+        )
+        .await,
+    );
     assert_eq!(plan["created"], 1, "{plan:#}");
 
     let with = |col: usize, value: &str| {
@@ -478,7 +514,11 @@ async fn accepted_spellings_and_refused_files() {
         &token,
         "renamed.xlsx",
         xlsx(&renamed, &[new_row()]),
-        &[(Some(1), None, "必要な列がありません: 資産番号（見つかった見出し: 名称、")],
+        &[(
+            Some(1),
+            None,
+            "必要な列がありません: 資産番号（見つかった見出し: 名称、",
+        )],
     )
     .await;
     refused(
@@ -486,7 +526,11 @@ async fn accepted_spellings_and_refused_files() {
         &token,
         "missing.csv",
         csv(&h[..3], &[row(&["J-NEW-001", "名称", "業務"])]),
-        &[(Some(1), None, "必要な列がありません: 種別、所管課、機密性、完全性、可用性")],
+        &[(
+            Some(1),
+            None,
+            "必要な列がありません: 種別、所管課、機密性、完全性、可用性",
+        )],
     )
     .await;
     // Merged cells and formulas.
@@ -525,7 +569,11 @@ async fn accepted_spellings_and_refused_files() {
         "dates.xlsx",
         xlsx(&h, &dates),
         &[
-            (Some(2), Some("最終確認日"), "令和元年5月1日ではありませんか"),
+            (
+                Some(2),
+                Some("最終確認日"),
+                "令和元年5月1日ではありませんか",
+            ),
             (Some(4), Some("最終確認日"), "西暦か和暦か判断できません"),
         ],
     )
@@ -550,14 +598,38 @@ async fn accepted_spellings_and_refused_files() {
         "bad.xlsx",
         xlsx(&h, &rows),
         &[
-            (Some(4), Some("機密性"), "「機密性4」は機密性の区分として認識できません"),
+            (
+                Some(4),
+                Some("機密性"),
+                "「機密性4」は機密性の区分として認識できません",
+            ),
             (Some(5), Some("機密性"), "3A・3B・3C のどれか判断できません"),
-            (Some(6), Some("所管課"), "所管課「nosuch-unit」が見つかりません"),
+            (
+                Some(6),
+                Some("所管課"),
+                "所管課「nosuch-unit」が見つかりません",
+            ),
             (Some(7), Some("所管課"), "jimu-somu・shobo-somu"),
-            (Some(8), Some("可用性"), "「３」は可用性の区分として認識できません"),
-            (Some(9), Some("件数"), "件数「たくさん」は0以上の数で入力してください"),
-            (Some(10), Some("管理者"), "管理者「山田 花子」が見つかりません"),
-            (Some(11), Some("資産番号"), "資産番号が2行目と重複しています"),
+            (
+                Some(8),
+                Some("可用性"),
+                "「３」は可用性の区分として認識できません",
+            ),
+            (
+                Some(9),
+                Some("件数"),
+                "件数「たくさん」は0以上の数で入力してください",
+            ),
+            (
+                Some(10),
+                Some("管理者"),
+                "管理者「山田 花子」が見つかりません",
+            ),
+            (
+                Some(11),
+                Some("資産番号"),
+                "資産番号が2行目と重複しています",
+            ),
         ],
     )
     .await;
@@ -592,7 +664,10 @@ async fn accepted_spellings_and_refused_files() {
         ..assets_io::limits()
     };
     let e = assets_io::read_file_with(&big, "big.xlsx", &small).unwrap_err();
-    assert!(matches!(e.errors[0].kind, TabularErrorKind::FileTooLarge { .. }));
+    assert!(matches!(
+        e.errors[0].kind,
+        TabularErrorKind::FileTooLarge { .. }
+    ));
     assert!(e.to_string().starts_with("ファイルが大きすぎます"), "{e}");
     // CSV in an encoding Excel does not write, broken bytes, ragged rows.
     let mut utf16 = vec![0xFF, 0xFE];
@@ -617,7 +692,11 @@ async fn accepted_spellings_and_refused_files() {
         &token,
         "ragged.csv",
         ragged.into_bytes(),
-        &[(Some(3), None, "列の数が見出し行と違います（見出しは25列、この行は2列）")],
+        &[(
+            Some(3),
+            None,
+            "列の数が見出し行と違います（見出しは25列、この行は2列）",
+        )],
     )
     .await;
     // A row that breaks a handling rule of severity error (特定個人情報 outside
@@ -686,7 +765,10 @@ async fn a_body_over_the_configured_limit_is_refused() {
 #[tokio::test]
 async fn cp932_exports_report_what_they_cannot_hold_and_exports_are_audited() {
     let app = TestApp::new().await;
-    for (no, name) in [("J-INF-001", "人事記録（𠮷田分）"), ("J-INF-002", "給与🙂データ")] {
+    for (no, name) in [
+        ("J-INF-001", "人事記録（𠮷田分）"),
+        ("J-INF-002", "給与🙂データ"),
+    ] {
         sqlx::query("UPDATE asset SET name = $1 WHERE asset_no = $2")
             .bind(name)
             .bind(no)
@@ -707,15 +789,26 @@ async fn cp932_exports_report_what_they_cannot_hold_and_exports_are_audited() {
     assert!(errors[0]["text"].as_str().unwrap().contains("U+20BB7"));
     assert_eq!(errors[1]["value"], "給与🙂データ");
     assert!(errors[1]["row"].as_u64().unwrap() > errors[0]["row"].as_u64().unwrap());
-    assert_eq!(app.audit_count("asset.export").await, exports, "nothing exported");
+    assert_eq!(
+        app.audit_count("asset.export").await,
+        exports,
+        "nothing exported"
+    );
 
     // The page says the same, naming the cells; UTF-8 and xlsx hold everything.
     let mut c = app.login("ciso").await;
     let page = c.get("/inventory/export?format=csv&encoding=cp932").await;
-    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", page.body);
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("人事記録（𠮷田分）"));
     assert!(page.body.contains("Shift_JIS"));
-    let ok = c.get("/inventory/export?format=csv&encoding=utf8&kind=info_electronic").await;
+    let ok = c
+        .get("/inventory/export?format=csv&encoding=utf8&kind=info_electronic")
+        .await;
     assert_eq!(ok.status, StatusCode::OK);
     assert!(ok.body.contains("給与🙂データ"));
     assert!(!ok.body.contains("J-SYS-001"), "the list's filters apply");
@@ -753,7 +846,11 @@ async fn cp932_exports_report_what_they_cannot_hold_and_exports_are_audited() {
 async fn upload(c: &mut Client, name: &str, bytes: &[u8], csrf: bool) -> Resp {
     let page = c.get("/inventory/import").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    let token = if csrf { c.csrf.clone().unwrap() } else { String::new() };
+    let token = if csrf {
+        c.csrf.clone().unwrap()
+    } else {
+        String::new()
+    };
     let body = multipart(&[("csrf", &token)], Some((name, bytes)));
     post_multipart(c, "/inventory/import", body).await
 }
@@ -790,8 +887,15 @@ async fn the_pages_upload_preview_and_apply() {
     assert_eq!(register(&app).await, before, "a preview writes nothing");
     assert!(preview.body.contains("J-NEW-001"));
     assert!(preview.body.contains("<td>新規</td>"));
-    assert!(preview.body.contains("機密性: 自治体機密性2 → 自治体機密性3C"));
-    assert!(!preview.body.contains("style="), "CSP forbids inline styles");
+    assert!(
+        preview
+            .body
+            .contains("機密性: 自治体機密性2 → 自治体機密性3C")
+    );
+    assert!(
+        !preview.body.contains("style="),
+        "CSP forbids inline styles"
+    );
 
     // A digest other than the one shown is refused with the current plan.
     let stale = apply(&mut c, &preview, Some("0000")).await;
@@ -808,7 +912,11 @@ async fn the_pages_upload_preview_and_apply() {
     // The same preview applied again: its digest no longer matches the register.
     let again = apply(&mut c, &preview, None).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
-    assert!(again.body.contains("id=\"import-nothing\""), "{}", again.body);
+    assert!(
+        again.body.contains("id=\"import-nothing\""),
+        "{}",
+        again.body
+    );
 
     // A bad file brings the upload page back with the problems in a table.
     let mut bad = new_row();
@@ -816,7 +924,11 @@ async fn the_pages_upload_preview_and_apply() {
     let r = upload(&mut c, "bad.csv", &csv(&headers(), &[bad]), true).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(r.body.contains("id=\"import-errors\""));
-    assert!(r.body.contains("<td>2行目</td><td>機密性</td>"), "{}", r.body);
+    assert!(
+        r.body.contains("<td>2行目</td><td>機密性</td>"),
+        "{}",
+        r.body
+    );
     assert!(r.body.contains("機密性３"));
 }
 
@@ -850,7 +962,10 @@ async fn the_cli_exports_plans_imports_and_refuses() {
         .unwrap();
     assert_eq!(code, std::process::ExitCode::SUCCESS);
     let said = String::from_utf8_lossy(&out).into_owned();
-    assert!(said.contains("件の情報資産を出力しました（xlsx、utf8"), "{said}");
+    assert!(
+        said.contains("件の情報資産を出力しました（xlsx、utf8"),
+        "{said}"
+    );
     let exports: Vec<mamori_db::audit::Entry> = mamori_db::audit::list(
         &app.db,
         &mamori_db::audit::Filter {
@@ -926,8 +1041,14 @@ async fn the_cli_exports_plans_imports_and_refuses() {
         .unwrap();
     assert_eq!(code, std::process::ExitCode::from(2));
     let said = String::from_utf8_lossy(&err).into_owned();
-    assert!(said.contains("bad.csv に2件の問題があります。何も反映していません。"), "{said}");
-    assert!(said.contains("3行目「資産番号」列の値「J-SYS-001」: 資産番号が2行目と重複しています"), "{said}");
+    assert!(
+        said.contains("bad.csv に2件の問題があります。何も反映していません。"),
+        "{said}"
+    );
+    assert!(
+        said.contains("3行目「資産番号」列の値「J-SYS-001」: 資産番号が2行目と重複しています"),
+        "{said}"
+    );
     assert!(said.contains("4行目「機密性」列の値「機密性３」"), "{said}");
     assert_eq!(register(&app).await, before);
 
@@ -938,9 +1059,14 @@ async fn the_cli_exports_plans_imports_and_refuses() {
         .unwrap();
     let sjis = dir.path().join("sjis.csv");
     err.clear();
-    let code = assets_cmd::export_to(&app.db, export_args(&sjis, "csv", "cp932"), &mut out, &mut err)
-        .await
-        .unwrap();
+    let code = assets_cmd::export_to(
+        &app.db,
+        export_args(&sjis, "csv", "cp932"),
+        &mut out,
+        &mut err,
+    )
+    .await
+    .unwrap();
     assert_eq!(code, std::process::ExitCode::from(2));
     let said = String::from_utf8_lossy(&err).into_owned();
     assert!(said.contains("「備考」列の値「𠮷」"), "{said}");
@@ -953,9 +1079,13 @@ async fn the_cli_exports_plans_imports_and_refuses() {
     assert!(String::from_utf8_lossy(&err).contains("形式「ods」は指定できません"));
     let mut other = export_args(&sjis, "csv", "utf8");
     other.org = Some("nope".into());
-    let code = assets_cmd::export_to(&app.db, other, &mut out, &mut err).await.unwrap();
+    let code = assets_cmd::export_to(&app.db, other, &mut out, &mut err)
+        .await
+        .unwrap();
     assert_eq!(code, std::process::ExitCode::from(2));
     let missing = import_args(&dir.path().join("none.xlsx"), true);
-    let code = assets_cmd::import_to(&app.db, missing, &mut out, &mut err).await.unwrap();
+    let code = assets_cmd::import_to(&app.db, missing, &mut out, &mut err)
+        .await
+        .unwrap();
     assert_eq!(code, std::process::ExitCode::from(2));
 }

@@ -1144,7 +1144,11 @@ async fn assets_io_probes(p: &mut Prober<'_>, other: &OtherOrg) {
         "format=csv&manager=0",
     ] {
         for (template, how, path) in [
-            ("/inventory/export", Send::Page, format!("/inventory/export?{q}")),
+            (
+                "/inventory/export",
+                Send::Page,
+                format!("/inventory/export?{q}"),
+            ),
             (
                 "/api/v1/assets/export",
                 api(Method::GET),
@@ -1169,7 +1173,11 @@ async fn assets_io_probes(p: &mut Prober<'_>, other: &OtherOrg) {
     for unit in [other.units[1], other.units[2]] {
         for (template, how, base) in [
             ("/inventory/export", Send::Page, "/inventory/export"),
-            ("/api/v1/assets/export", api(Method::GET), "/api/v1/assets/export"),
+            (
+                "/api/v1/assets/export",
+                api(Method::GET),
+                "/api/v1/assets/export",
+            ),
         ] {
             p.hidden_value(
                 template,
@@ -1226,14 +1234,20 @@ async fn assets_io_probes(p: &mut Prober<'_>, other: &OtherOrg) {
                     .replace(&csrf, "<csrf>")
             };
             for r in [&page, &api] {
-                assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{value}: {}", r.body);
+                assert_eq!(
+                    r.status,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "{value}: {}",
+                    r.body
+                );
                 assert_clean_body(r.status, &norm(r), &format!("import {value}"));
             }
             answers.push((norm(&page), norm(&api)));
         }
         assert_eq!(answers[0], answers[1], "{theirs} is answered as {nobody}");
     }
-    p.covered.insert(("post".into(), "/inventory/import".into()));
+    p.covered
+        .insert(("post".into(), "/inventory/import".into()));
     p.covered
         .insert(("post".into(), "/api/v1/assets/import".into()));
 

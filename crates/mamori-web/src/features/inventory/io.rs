@@ -108,10 +108,8 @@ fn download(export: Export) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static(export.format.content_type()),
     );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"{}\"",
-        export.file_name
-    )) {
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", export.file_name))
+    {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -195,7 +193,11 @@ fn upload_data(viewer: &Viewer, errors: Option<&TabularErrors>) -> UploadPage {
 }
 
 /// The upload page again with every problem and HTTP 422; nothing has been written.
-fn rejected(viewer: &Viewer, errors: &TabularErrors, max_body: usize) -> Result<Response, AppError> {
+fn rejected(
+    viewer: &Viewer,
+    errors: &TabularErrors,
+    max_body: usize,
+) -> Result<Response, AppError> {
     let mut p = upload_data(viewer, Some(errors));
     p.max_mb = max_body / (1024 * 1024);
     let mut resp = page(&p)?;
@@ -321,7 +323,15 @@ async fn preview(
     if !upload.has_file() {
         return rejected(&viewer, &no_file(), max_body);
     }
-    match read_and_plan(&state, &viewer, &cap, upload.file.clone(), &upload.file_name).await? {
+    match read_and_plan(
+        &state,
+        &viewer,
+        &cap,
+        upload.file.clone(),
+        &upload.file_name,
+    )
+    .await?
+    {
         Ok(plan) => preview_page(&viewer, plan, &upload.file, false),
         Err(e) => rejected(&viewer, &e, max_body),
     }
