@@ -1224,23 +1224,35 @@ pub async fn refresh(
     let today = mamori_core::calendar::today_jst();
     let settings = settings_in(conn, org).await?;
     let ctx = RuleContext::load(conn, org, ids, today).await?;
+    // Read in pages by id, so a whole register is never held in memory at once.
+    const PAGE: usize = 5_000;
     let sql = format!(
-        "SELECT {ASSET_COLUMNS} {ASSET_FROM} WHERE a.org_id = $1 AND a.status = 'active'{filter}"
+        "SELECT {ASSET_COLUMNS} {ASSET_FROM} WHERE a.org_id = $1 AND a.status = 'active'{filter} \
+         AND a.id > $2 ORDER BY a.id LIMIT {PAGE}"
     );
-    let assets: Vec<Asset> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(org)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut out = HashMap::with_capacity(assets.len());
+    let mut out = HashMap::new();
     // Few distinct findings exist, so changed assets are updated in groups sharing one value.
     let mut changed: HashMap<String, Vec<i64>> = HashMap::new();
-    for a in assets {
-        let (_, findings) = ctx.evaluate(&a, today, settings.review_interval_days);
-        let stored = stored_form(&findings);
-        if stored != a.findings {
-            changed.entry(stored).or_default().push(a.id);
+    let mut after = 0;
+    loop {
+        let page: Vec<Asset> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(org)
+            .bind(after)
+            .fetch_all(&mut *conn)
+            .await?;
+        let full = page.len() == PAGE;
+        for a in page {
+            after = a.id;
+            let (_, findings) = ctx.evaluate(&a, today, settings.review_interval_days);
+            let stored = stored_form(&findings);
+            if stored != a.findings {
+                changed.entry(stored).or_default().push(a.id);
+            }
+            out.insert(a.id, findings);
         }
-        out.insert(a.id, findings);
+        if !full {
+            break;
+        }
     }
     for (stored, ids) in changed {
         for chunk in ids.chunks(1_000) {

@@ -919,9 +919,9 @@ pub async fn plan(
             .collect(),
         rules,
     };
-    tracing::debug!(elapsed = ?started.elapsed(), "asset import: register loaded");
+    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_kib(), "asset import: register loaded");
     let plan = compute(&register, tree, file);
-    tracing::debug!(elapsed = ?started.elapsed(), "asset import: planned");
+    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_kib(), "asset import: planned");
     plan
 }
 
@@ -1249,8 +1249,9 @@ pub async fn apply(
             _ => creates.push((r.row, input)),
         }
     }
-    tracing::debug!(elapsed = ?started.elapsed(), "asset import: updates written");
+    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_kib(), "asset import: updates written");
     let now = now_text();
+    let (mut inserting, mut auditing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     let mut statement: Option<(usize, String)> = None;
     let mut creates = creates.into_iter();
     loop {
@@ -1266,6 +1267,7 @@ pub async fn apply(
                 sql
             }
         };
+        let t = std::time::Instant::now();
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (_, input) in &chunk {
             q = bind_input!(q.bind(org), input).bind(&now).bind(&now);
@@ -1276,6 +1278,7 @@ pub async fn apply(
                 DbError::Duplicate(_) => ImportError::Stale,
                 other => ImportError::Db(other),
             })?;
+        inserting += t.elapsed();
         let ids = ids_of(&mut tx, org, &chunk).await?;
         for (row, input) in chunk {
             let id = ids
@@ -1289,10 +1292,13 @@ pub async fn apply(
             entries.push(entry);
             written.push((id, row));
         }
+        let t = std::time::Instant::now();
         flush(&mut tx, &mut entries, AUDIT_BATCH).await?;
+        auditing += t.elapsed();
     }
     flush(&mut tx, &mut entries, 1).await?;
-    tracing::debug!(elapsed = ?started.elapsed(), "asset import: inserts and audit entries written");
+    tracing::debug!(?inserting, ?auditing, "asset import: time in INSERT and in audit appends");
+    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_kib(), "asset import: inserts and audit entries written");
 
     // The rules again, now that the assets are written: for them and for whatever holds the
     // updated ones (a held asset raises its holder's classes).
@@ -1305,7 +1311,7 @@ pub async fn apply(
     } else {
         refresh(&mut tx, org, Some(&affected)).await?
     };
-    tracing::debug!(elapsed = ?started.elapsed(), "asset import: rules evaluated");
+    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_kib(), "asset import: rules evaluated");
     let mut problems = Problems {
         errors: TabularErrors::default(),
     };
@@ -1340,13 +1346,25 @@ pub async fn apply(
     entry.after = Some(summary_after);
     let audit_seq = audit::append(&mut tx, entry).await?;
     tx.commit().await?;
-    tracing::debug!(elapsed = ?started.elapsed(), "asset import: committed");
+    tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_kib(), "asset import: committed");
     Ok(ImportSummary {
         created,
         updated,
         unchanged,
         audit_seq,
     })
+}
+
+/// Peak resident memory of the process in KiB (Linux; 0 elsewhere), for the import's debug log.
+fn peak_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// Appends the collected audit entries once there are at least `at_least` of them.

@@ -6,6 +6,8 @@
 //! injection and audited; and the CLI commands exit 0 or 2 accordingly.
 
 use std::io::{Cursor, Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
 
 use axum::body::Body;
 use http::{Method, Request, StatusCode, header};
@@ -932,60 +934,69 @@ async fn the_pages_upload_preview_and_apply() {
     assert!(r.body.contains("機密性３"));
 }
 
-fn import_args(file: &std::path::Path, dry_run: bool) -> ImportArgs {
-    ImportArgs {
+/// Runs `mamori assets import`: the exit code, standard output and standard error.
+async fn cli_import(app: &TestApp, file: &Path, dry_run: bool) -> (ExitCode, String, String) {
+    let args = ImportArgs {
         file: file.to_owned(),
         org: None,
         dry_run,
-    }
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = assets_cmd::import_to(&app.db, args, &mut out, &mut err)
+        .await
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (code, text(out), text(err))
 }
 
-fn export_args(out: &std::path::Path, format: &str, encoding: &str) -> ExportArgs {
-    ExportArgs {
+/// Runs `mamori assets export --include-disposed`, to `org` when given.
+async fn cli_export(
+    app: &TestApp,
+    out_file: &Path,
+    format: &str,
+    encoding: &str,
+    org: Option<&str>,
+) -> (ExitCode, String, String) {
+    let args = ExportArgs {
         format: format.into(),
         encoding: encoding.into(),
-        out: out.to_owned(),
-        org: None,
+        out: out_file.to_owned(),
+        org: org.map(str::to_owned),
         include_disposed: true,
-    }
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = assets_cmd::export_to(&app.db, args, &mut out, &mut err)
+        .await
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (code, text(out), text(err))
+}
+
+/// The newest audit entry whose action starts with `prefix`.
+async fn newest(app: &TestApp, prefix: &str) -> mamori_db::audit::Entry {
+    let filter = mamori_db::audit::Filter {
+        action_prefix: Some(prefix.into()),
+        ..Default::default()
+    };
+    let mut entries = mamori_db::audit::list(&app.db, &filter, 1).await.unwrap();
+    entries.remove(0)
 }
 
 #[tokio::test]
 async fn the_cli_exports_plans_imports_and_refuses() {
     let app = TestApp::new().await;
     let dir = tempfile::tempdir().unwrap();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
 
     let file = dir.path().join("台帳.xlsx");
-    let code = assets_cmd::export_to(&app.db, export_args(&file, "xlsx", ""), &mut out, &mut err)
-        .await
-        .unwrap();
-    assert_eq!(code, std::process::ExitCode::SUCCESS);
-    let said = String::from_utf8_lossy(&out).into_owned();
-    assert!(
-        said.contains("件の情報資産を出力しました（xlsx、utf8"),
-        "{said}"
-    );
-    let exports: Vec<mamori_db::audit::Entry> = mamori_db::audit::list(
-        &app.db,
-        &mamori_db::audit::Filter {
-            action_prefix: Some("asset.export".into()),
-            ..Default::default()
-        },
-        1,
-    )
-    .await
-    .unwrap();
-    assert_eq!(exports[0].actor, "cli");
+    let (code, said, _) = cli_export(&app, &file, "xlsx", "", None).await;
+    assert_eq!(code, ExitCode::SUCCESS);
+    assert!(said.contains("件の情報資産を出力しました（xlsx、utf8"), "{said}");
+    assert_eq!(newest(&app, "asset.export").await.actor, "cli");
 
     // Re-import: nothing to do.
     let before = register(&app).await;
-    out.clear();
-    let code = assets_cmd::import_to(&app.db, import_args(&file, false), &mut out, &mut err)
-        .await
-        .unwrap();
-    assert_eq!(code, std::process::ExitCode::SUCCESS);
-    let said = String::from_utf8_lossy(&out).into_owned();
+    let (code, said, _) = cli_import(&app, &file, false).await;
+    assert_eq!(code, ExitCode::SUCCESS);
     assert!(said.contains("新規0件 変更0件 変更なし"), "{said}");
     assert!(said.contains("反映する変更はありません"), "{said}");
     assert_eq!(register(&app).await, before);
@@ -993,12 +1004,8 @@ async fn the_cli_exports_plans_imports_and_refuses() {
     // A dry run lists the changes and writes nothing; without it they are applied.
     let edit = dir.path().join("追加.csv");
     std::fs::write(&edit, csv(&headers(), &[new_row(), changed_row()])).unwrap();
-    out.clear();
-    let code = assets_cmd::import_to(&app.db, import_args(&edit, true), &mut out, &mut err)
-        .await
-        .unwrap();
-    assert_eq!(code, std::process::ExitCode::SUCCESS);
-    let said = String::from_utf8_lossy(&out).into_owned();
+    let (code, said, _) = cli_import(&app, &edit, true).await;
+    assert_eq!(code, ExitCode::SUCCESS);
     for expected in [
         "新規1件 変更1件 変更なし0件",
         "■ 新規\n  2行目 J-NEW-001 新規 紙台帳",
@@ -1008,23 +1015,10 @@ async fn the_cli_exports_plans_imports_and_refuses() {
         assert!(said.contains(expected), "no {expected} in\n{said}");
     }
     assert_eq!(register(&app).await, before);
-    out.clear();
-    let code = assets_cmd::import_to(&app.db, import_args(&edit, false), &mut out, &mut err)
-        .await
-        .unwrap();
-    assert_eq!(code, std::process::ExitCode::SUCCESS);
-    assert!(String::from_utf8_lossy(&out).contains("反映しました: 新規1件、変更1件"));
-    let entry = mamori_db::audit::list(
-        &app.db,
-        &mamori_db::audit::Filter {
-            action_prefix: Some("asset.import".into()),
-            ..Default::default()
-        },
-        1,
-    )
-    .await
-    .unwrap();
-    assert_eq!(entry[0].actor, "cli");
+    let (code, said, _) = cli_import(&app, &edit, false).await;
+    assert_eq!(code, ExitCode::SUCCESS);
+    assert!(said.contains("反映しました: 新規1件、変更1件"), "{said}");
+    assert_eq!(newest(&app, "asset.import").await.actor, "cli");
 
     // Bad input: exit 2, every problem listed, nothing written.
     let before = register(&app).await;
@@ -1035,12 +1029,8 @@ async fn the_cli_exports_plans_imports_and_refuses() {
     wrong[10] = "機密性３".into();
     wrong[0] = "J-NEW-005".into();
     std::fs::write(&bad, csv(&headers(), &[dup.clone(), dup, wrong])).unwrap();
-    err.clear();
-    let code = assets_cmd::import_to(&app.db, import_args(&bad, false), &mut out, &mut err)
-        .await
-        .unwrap();
-    assert_eq!(code, std::process::ExitCode::from(2));
-    let said = String::from_utf8_lossy(&err).into_owned();
+    let (code, _, said) = cli_import(&app, &bad, false).await;
+    assert_eq!(code, ExitCode::from(2));
     assert!(
         said.contains("bad.csv に2件の問題があります。何も反映していません。"),
         "{said}"
@@ -1051,41 +1041,24 @@ async fn the_cli_exports_plans_imports_and_refuses() {
     );
     assert!(said.contains("4行目「機密性」列の値「機密性３」"), "{said}");
     assert_eq!(register(&app).await, before);
+    let (code, _, said) = cli_import(&app, &dir.path().join("none.xlsx"), true).await;
+    assert_eq!(code, ExitCode::from(2));
+    assert!(said.contains("を開けません"), "{said}");
 
-    // A CP932 export that cannot hold a name: exit 2, the cell named, no file.
+    // A CP932 export that cannot hold a note: exit 2, the cell named, no file; other mistakes.
     sqlx::query("UPDATE asset SET note = '𠮷' WHERE asset_no = 'J-NW-001'")
         .execute(app.db.pool())
         .await
         .unwrap();
     let sjis = dir.path().join("sjis.csv");
-    err.clear();
-    let code = assets_cmd::export_to(
-        &app.db,
-        export_args(&sjis, "csv", "cp932"),
-        &mut out,
-        &mut err,
-    )
-    .await
-    .unwrap();
-    assert_eq!(code, std::process::ExitCode::from(2));
-    let said = String::from_utf8_lossy(&err).into_owned();
+    let (code, _, said) = cli_export(&app, &sjis, "csv", "cp932", None).await;
+    assert_eq!(code, ExitCode::from(2));
     assert!(said.contains("「備考」列の値「𠮷」"), "{said}");
     assert!(!sjis.exists(), "no file written");
-    err.clear();
-    let code = assets_cmd::export_to(&app.db, export_args(&sjis, "ods", ""), &mut out, &mut err)
-        .await
-        .unwrap();
-    assert_eq!(code, std::process::ExitCode::from(2));
-    assert!(String::from_utf8_lossy(&err).contains("形式「ods」は指定できません"));
-    let mut other = export_args(&sjis, "csv", "utf8");
-    other.org = Some("nope".into());
-    let code = assets_cmd::export_to(&app.db, other, &mut out, &mut err)
-        .await
-        .unwrap();
-    assert_eq!(code, std::process::ExitCode::from(2));
-    let missing = import_args(&dir.path().join("none.xlsx"), true);
-    let code = assets_cmd::import_to(&app.db, missing, &mut out, &mut err)
-        .await
-        .unwrap();
-    assert_eq!(code, std::process::ExitCode::from(2));
+    let (code, _, said) = cli_export(&app, &sjis, "ods", "", None).await;
+    assert_eq!(code, ExitCode::from(2));
+    assert!(said.contains("形式「ods」は指定できません"), "{said}");
+    let (code, _, said) = cli_export(&app, &sjis, "csv", "utf8", Some("nope")).await;
+    assert_eq!(code, ExitCode::from(2));
+    assert!(said.contains("団体コード「nope」の団体はありません"), "{said}");
 }
