@@ -1268,18 +1268,22 @@ pub async fn apply(
             }
         };
         let t = std::time::Instant::now();
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
         for (_, input) in &chunk {
             q = bind_input!(q.bind(org), input).bind(&now).bind(&now);
         }
-        q.execute(&mut *tx)
+        // The new ids come back with their 資産番号 (the order of RETURNING rows is not promised).
+        let ids: HashMap<String, i64> = q
+            .fetch_all(&mut *tx)
             .await
             .map_err(|e| match unique_violation(e, "資産番号") {
                 DbError::Duplicate(_) => ImportError::Stale,
                 other => ImportError::Db(other),
-            })?;
+            })?
+            .into_iter()
+            .map(|(id, no)| (no, id))
+            .collect();
         inserting += t.elapsed();
-        let ids = ids_of(&mut tx, org, &chunk).await?;
         for (row, input) in chunk {
             let id = ids
                 .get(&input.asset_no)
@@ -1383,27 +1387,10 @@ async fn flush(
 /// twice (created and updated).
 fn insert_sql(conn: &AnyConnection, rows: usize) -> String {
     format!(
-        "INSERT INTO asset (org_id, {INPUT_COLUMNS}, created_at, updated_at) VALUES {}",
+        "INSERT INTO asset (org_id, {INPUT_COLUMNS}, created_at, updated_at) VALUES {} \
+         RETURNING id, asset_no",
         values_placeholders(conn, rows, INPUT_FIELDS + 3)
     )
-}
-
-/// The ids of just-inserted assets, by 資産番号.
-async fn ids_of(
-    conn: &mut AnyConnection,
-    org: i64,
-    chunk: &[(usize, AssetInput)],
-) -> Result<HashMap<String, i64>, DbError> {
-    let params: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-    let sql = format!(
-        "SELECT asset_no, id FROM asset WHERE org_id = $1 AND asset_no IN ({})",
-        params.join(", ")
-    );
-    let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql)).bind(org);
-    for (_, input) in chunk {
-        q = q.bind(&input.asset_no);
-    }
-    Ok(q.fetch_all(&mut *conn).await?.into_iter().collect())
 }
 
 /// The assets holding any of `ids`.
