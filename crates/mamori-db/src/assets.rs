@@ -9,6 +9,9 @@
 //! are recomputed for the whole organisation whenever its generation counter or the date has
 //! moved since the last check ([`ensure_checked`]).
 
+pub mod draft;
+pub mod io;
+
 use std::collections::{HashMap, HashSet};
 
 use mamori_core::asset::{
@@ -385,6 +388,34 @@ pub async fn validate(
     scheme: Scheme,
     input: &AssetInput,
 ) -> DbResult<Vec<FieldProblem>> {
+    let manager_status: Option<String> = match input.manager_id {
+        Some(manager) => {
+            sqlx::query_scalar("SELECT status FROM person WHERE id = $1 AND org_id = $2")
+                .bind(manager)
+                .bind(org)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        None => None,
+    };
+    Ok(check_input(
+        org,
+        tree,
+        scheme,
+        input,
+        manager_status.as_deref(),
+    ))
+}
+
+/// [`validate`] without the database: `manager_status` is the 管理者's status when the
+/// manager is set and found in the organisation (an import looks every manager up at once).
+fn check_input(
+    org: i64,
+    tree: &UnitTree,
+    scheme: Scheme,
+    input: &AssetInput,
+    manager_status: Option<&str>,
+) -> Vec<FieldProblem> {
     let mut problems = Vec::new();
     let chars = |s: &str| s.chars().count();
     if input.asset_no.trim().is_empty() {
@@ -456,14 +487,8 @@ pub async fn validate(
         }
         _ => problems.push(("unit_id", "所管課が見つかりません".to_owned())),
     }
-    if let Some(manager) = input.manager_id {
-        let found: Option<String> =
-            sqlx::query_scalar("SELECT status FROM person WHERE id = $1 AND org_id = $2")
-                .bind(manager)
-                .bind(org)
-                .fetch_optional(&mut *conn)
-                .await?;
-        match found.as_deref() {
+    if input.manager_id.is_some() {
+        match manager_status {
             Some("active") => {}
             Some(_) => problems.push(("manager_id", "管理者に退職者は指定できません".to_owned())),
             None => problems.push(("manager_id", "管理者が見つかりません".to_owned())),
@@ -477,7 +502,7 @@ pub async fn validate(
             "最終確認日に未来の日付は指定できません".to_owned(),
         ));
     }
-    Ok(problems)
+    problems
 }
 
 fn bool_int(b: bool) -> i64 {
@@ -509,17 +534,14 @@ pub async fn create(
         return Err(AssetError::Invalid(problems));
     }
     let now = now_text();
-    let id: i64 = bind_input(
-        sqlx::query_scalar(
-            "INSERT INTO asset (org_id, asset_no, name, business, kind, unit_id, manager_id, medium, location, \
-             lockable, zone, confidentiality, integrity, availability, personal, personal_count, sensitive, \
-             my_number, users_scope, restrictions, retention, backup, contractor, exception_ref, \
-             last_reviewed, note, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $27) \
-             RETURNING id",
-        )
-        .bind(org),
-        input,
+    let sql = format!(
+        "INSERT INTO asset (org_id, {INPUT_COLUMNS}, created_at, updated_at) VALUES ($1, $2, $3, $4, \
+         $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
+         $25, $26, $27, $27) RETURNING id"
+    );
+    let id: i64 = bind_input!(
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(org),
+        input
     )
     .bind(&now)
     .fetch_one(&mut *conn)
@@ -536,35 +558,78 @@ pub async fn create(
     Ok(id)
 }
 
-fn bind_input<'q, O>(
-    q: sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
-    input: &'q AssetInput,
-) -> sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments> {
-    q.bind(&input.asset_no)
-        .bind(&input.name)
-        .bind(&input.business)
-        .bind(input.kind.code())
-        .bind(input.unit_id)
-        .bind(input.manager_id)
-        .bind(input.medium.code())
-        .bind(&input.location)
-        .bind(bool_int(input.lockable))
-        .bind(input.zone.map(Zone::code))
-        .bind(input.classes.confidentiality.code())
-        .bind(input.classes.integrity.number())
-        .bind(input.classes.availability.number())
-        .bind(bool_int(input.personal.present))
-        .bind(input.personal.count)
-        .bind(bool_int(input.personal.sensitive))
-        .bind(bool_int(input.personal.my_number))
-        .bind(&input.users_scope)
-        .bind(input.restrictions.to_codes())
-        .bind(&input.retention)
-        .bind(&input.backup)
-        .bind(&input.contractor)
-        .bind(&input.exception_ref)
-        .bind(input.last_reviewed.map(format_iso))
-        .bind(&input.note)
+/// Binds an input's fields in the column order of [`INPUT_COLUMNS`] (asset_no … note) to any
+/// sqlx query; a macro so that the single-row statements here and the batched ones of the
+/// import share one list.
+macro_rules! bind_input {
+    ($q:expr, $input:expr) => {{
+        let input: &AssetInput = $input;
+        $q.bind(&input.asset_no)
+            .bind(&input.name)
+            .bind(&input.business)
+            .bind(input.kind.code())
+            .bind(input.unit_id)
+            .bind(input.manager_id)
+            .bind(input.medium.code())
+            .bind(&input.location)
+            .bind(bool_int(input.lockable))
+            .bind(input.zone.map(Zone::code))
+            .bind(input.classes.confidentiality.code())
+            .bind(input.classes.integrity.number())
+            .bind(input.classes.availability.number())
+            .bind(bool_int(input.personal.present))
+            .bind(input.personal.count)
+            .bind(bool_int(input.personal.sensitive))
+            .bind(bool_int(input.personal.my_number))
+            .bind(&input.users_scope)
+            .bind(input.restrictions.to_codes())
+            .bind(&input.retention)
+            .bind(&input.backup)
+            .bind(&input.contractor)
+            .bind(&input.exception_ref)
+            .bind(input.last_reviewed.map(format_iso))
+            .bind(&input.note)
+    }};
+}
+pub(crate) use bind_input;
+
+/// The columns [`bind_input!`] binds, in its order.
+const INPUT_COLUMNS: &str = "asset_no, name, business, kind, unit_id, manager_id, medium, location, \
+     lockable, zone, confidentiality, integrity, availability, personal, personal_count, sensitive, \
+     my_number, users_scope, restrictions, retention, backup, contractor, exception_ref, \
+     last_reviewed, note";
+
+/// How many values [`bind_input!`] binds.
+const INPUT_FIELDS: usize = 25;
+
+/// Writes edited fields over an asset at `version` (settling a pending re-triage when asked);
+/// `None` when the asset is no longer at that version.
+async fn write_update(
+    conn: &mut AnyConnection,
+    org: i64,
+    id: i64,
+    version: i64,
+    input: &AssetInput,
+    triage_settled: bool,
+) -> Result<Option<i64>, AssetError> {
+    let q = sqlx::query_scalar(
+        "UPDATE asset SET asset_no = $2, name = $3, business = $4, kind = $5, unit_id = $6, \
+         manager_id = $7, medium = $8, location = $9, lockable = $10, zone = $11, confidentiality = $12, \
+         integrity = $13, availability = $14, personal = $15, personal_count = $16, sensitive = $17, \
+         my_number = $18, users_scope = $19, restrictions = $20, retention = $21, backup = $22, \
+         contractor = $23, exception_ref = $24, last_reviewed = $25, note = $26, updated_at = $27, \
+         triage = CASE WHEN $28 = 1 THEN '' ELSE triage END, version = version + 1 \
+         WHERE id = $1 AND org_id = $29 AND version = $30 RETURNING id",
+    )
+    .bind(id);
+    Ok(bind_input!(q, input)
+        .bind(now_text())
+        .bind(bool_int(triage_settled))
+        .bind(org)
+        .bind(version)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|e| unique_violation(e, format!("資産番号 {}", input.asset_no)))?)
 }
 
 fn blocking(findings: &HashMap<i64, Vec<Finding>>, id: i64) -> Result<(), AssetError> {
@@ -659,26 +724,7 @@ pub async fn update(
     // Saving a level chosen under the current scheme settles any pending re-triage.
     let triage_settled =
         before.confidentiality != input.classes.confidentiality.code() || !before.triage.is_empty();
-    let n = bind_input(
-        sqlx::query_scalar(
-            "UPDATE asset SET asset_no = $2, name = $3, business = $4, kind = $5, unit_id = $6, \
-             manager_id = $7, medium = $8, location = $9, lockable = $10, zone = $11, confidentiality = $12, \
-             integrity = $13, availability = $14, personal = $15, personal_count = $16, sensitive = $17, \
-             my_number = $18, users_scope = $19, restrictions = $20, retention = $21, backup = $22, \
-             contractor = $23, exception_ref = $24, last_reviewed = $25, note = $26, updated_at = $27, \
-             triage = CASE WHEN $28 = 1 THEN '' ELSE triage END, version = version + 1 \
-             WHERE id = $1 AND org_id = $29 AND version = $30 RETURNING id",
-        )
-        .bind(id),
-        input,
-    )
-    .bind(now_text())
-    .bind(bool_int(triage_settled))
-    .bind(org)
-    .bind(before.version)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(|e| unique_violation(e, format!("資産番号 {}", input.asset_no)))?;
+    let n = write_update(conn, org, id, before.version, input, triage_settled).await?;
     let _: i64 = n.ok_or(AssetError::Stale)?;
     let kind_changed = before.kind != input.kind.code();
     if kind_changed {
@@ -976,59 +1022,7 @@ impl RuleContext {
         ids: Option<&[i64]>,
         today: Date,
     ) -> DbResult<RuleContext> {
-        let filter = match ids {
-            Some(ids) => format!(" AND h.holder_id IN ({})", id_list(ids)),
-            None => String::new(),
-        };
-        let sql = format!(
-            "SELECT h.holder_id, a.id, a.asset_no, a.name, a.confidentiality, a.integrity, a.availability, \
-             a.personal, a.personal_count, a.sensitive, a.my_number FROM asset_holding h \
-             JOIN asset a ON a.id = h.held_id AND a.org_id = h.org_id \
-             WHERE h.org_id = $1 AND a.status = 'active'{filter} ORDER BY h.holder_id, a.asset_no"
-        );
-        type HeldRow = (
-            i64,
-            i64,
-            String,
-            String,
-            String,
-            i64,
-            i64,
-            i64,
-            Option<i64>,
-            i64,
-            i64,
-        );
-        let rows: Vec<HeldRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(org)
-            .fetch_all(&mut *conn)
-            .await?;
-        let mut held: HashMap<i64, Vec<HeldAsset>> = HashMap::new();
-        for (holder, id, no, name, c, i, a, p, count, s, m) in rows {
-            let (Some(conf), Some(integrity), Some(availability)) = (
-                Confidentiality::from_code(&c),
-                Grade::from_number(i),
-                Grade::from_number(a),
-            ) else {
-                continue;
-            };
-            held.entry(holder).or_default().push(HeldAsset {
-                id,
-                asset_no: no,
-                name,
-                classes: Classes {
-                    confidentiality: conf,
-                    integrity,
-                    availability,
-                },
-                personal: PersonalData {
-                    present: p != 0,
-                    count,
-                    sensitive: s != 0,
-                    my_number: m != 0,
-                },
-            });
-        }
+        let held = held_of(conn, org, ids).await?;
         let day = format_iso(today);
         let managers: Vec<(i64, i64)> = sqlx::query_as(
             "SELECT r.person_id, r.unit_id FROM role_assignment r JOIN person p ON p.id = r.person_id \
@@ -1106,6 +1100,96 @@ impl RuleContext {
     }
 }
 
+/// The columns of a held asset, for [`held_asset`].
+const HELD_COLUMNS: &str = "a.id, a.asset_no, a.name, a.confidentiality, a.integrity, \
+     a.availability, a.personal, a.personal_count, a.sensitive, a.my_number";
+
+/// A row of [`HELD_COLUMNS`].
+type HeldRow = (
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    i64,
+    i64,
+);
+
+fn held_asset((id, no, name, c, i, a, p, count, s, m): HeldRow) -> Option<HeldAsset> {
+    Some(HeldAsset {
+        id,
+        asset_no: no,
+        name,
+        classes: Classes {
+            confidentiality: Confidentiality::from_code(&c)?,
+            integrity: Grade::from_number(i)?,
+            availability: Grade::from_number(a)?,
+        },
+        personal: PersonalData {
+            present: p != 0,
+            count,
+            sensitive: s != 0,
+            my_number: m != 0,
+        },
+    })
+}
+
+/// What each of `holders` (every holder when `None`) holds, active assets only, in 資産番号
+/// order. The pairs come first, then the held assets by id: a join filtered by a long `IN`
+/// list on the holder makes SQLite scan every asset once per listed id.
+async fn held_of(
+    conn: &mut AnyConnection,
+    org: i64,
+    holders: Option<&[i64]>,
+) -> DbResult<HashMap<i64, Vec<HeldAsset>>> {
+    let pair_sql = "SELECT holder_id, held_id FROM asset_holding WHERE org_id = $1";
+    let mut pairs: Vec<(i64, i64)> = Vec::new();
+    let filters: Vec<String> = match holders {
+        None => vec![String::new()],
+        Some(ids) => ids
+            .chunks(1_000)
+            .map(|chunk| format!(" AND holder_id IN ({})", id_list(chunk)))
+            .collect(),
+    };
+    for filter in filters {
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("{pair_sql}{filter}")))
+                .bind(org)
+                .fetch_all(&mut *conn)
+                .await?;
+        pairs.extend(rows);
+    }
+    let mut held_ids: Vec<i64> = pairs.iter().map(|(_, h)| *h).collect();
+    held_ids.sort_unstable();
+    held_ids.dedup();
+    let mut assets: HashMap<i64, HeldAsset> = HashMap::new();
+    for chunk in held_ids.chunks(1_000) {
+        let sql = format!(
+            "SELECT {HELD_COLUMNS} FROM asset a WHERE a.org_id = $1 AND a.status = 'active' \
+             AND a.id IN ({})",
+            id_list(chunk)
+        );
+        let rows: Vec<HeldRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(org)
+            .fetch_all(&mut *conn)
+            .await?;
+        assets.extend(rows.into_iter().filter_map(held_asset).map(|h| (h.id, h)));
+    }
+    let mut held: HashMap<i64, Vec<HeldAsset>> = HashMap::new();
+    for (holder, id) in pairs {
+        if let Some(h) = assets.get(&id) {
+            held.entry(holder).or_default().push(h.clone());
+        }
+    }
+    for list in held.values_mut() {
+        list.sort_by(|a, b| a.asset_no.cmp(&b.asset_no));
+    }
+    Ok(held)
+}
+
 fn id_list(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
@@ -1131,8 +1215,8 @@ pub async fn refresh(
     org: i64,
     ids: Option<&[i64]>,
 ) -> DbResult<HashMap<i64, Vec<Finding>>> {
+    // Checked before anything is loaded: `IN ()` is an error on PostgreSQL.
     let filter = match ids {
-        // `IN ()` is not SQL (PostgreSQL refuses it): nothing to evaluate.
         Some([]) => return Ok(HashMap::new()),
         Some(ids) => format!(" AND a.id IN ({})", id_list(ids)),
         None => String::new(),
@@ -1140,26 +1224,48 @@ pub async fn refresh(
     let today = mamori_core::calendar::today_jst();
     let settings = settings_in(conn, org).await?;
     let ctx = RuleContext::load(conn, org, ids, today).await?;
+    // Read in pages by id, so a whole register is never held in memory at once.
+    const PAGE: usize = 5_000;
     let sql = format!(
-        "SELECT {ASSET_COLUMNS} {ASSET_FROM} WHERE a.org_id = $1 AND a.status = 'active'{filter}"
+        "SELECT {ASSET_COLUMNS} {ASSET_FROM} WHERE a.org_id = $1 AND a.status = 'active'{filter} \
+         AND a.id > $2 ORDER BY a.id LIMIT {PAGE}"
     );
-    let assets: Vec<Asset> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(org)
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut out = HashMap::with_capacity(assets.len());
-    for a in assets {
-        let (_, findings) = ctx.evaluate(&a, today, settings.review_interval_days);
-        let stored = stored_form(&findings);
-        if stored != a.findings {
-            sqlx::query("UPDATE asset SET findings = $1 WHERE id = $2 AND org_id = $3")
+    let mut out = HashMap::new();
+    // Few distinct findings exist, so changed assets are updated in groups sharing one value.
+    let mut changed: HashMap<String, Vec<i64>> = HashMap::new();
+    let mut after = 0;
+    loop {
+        let page: Vec<Asset> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(org)
+            .bind(after)
+            .fetch_all(&mut *conn)
+            .await?;
+        let full = page.len() == PAGE;
+        for a in page {
+            after = a.id;
+            let (_, findings) = ctx.evaluate(&a, today, settings.review_interval_days);
+            let stored = stored_form(&findings);
+            if stored != a.findings {
+                changed.entry(stored).or_default().push(a.id);
+            }
+            out.insert(a.id, findings);
+        }
+        if !full {
+            break;
+        }
+    }
+    for (stored, ids) in changed {
+        for chunk in ids.chunks(1_000) {
+            let sql = format!(
+                "UPDATE asset SET findings = $1 WHERE org_id = $2 AND id IN ({})",
+                id_list(chunk)
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(&stored)
-                .bind(a.id)
                 .bind(org)
                 .execute(&mut *conn)
                 .await?;
         }
-        out.insert(a.id, findings);
     }
     Ok(out)
 }
@@ -1416,20 +1522,19 @@ pub async fn list<P: Permission>(
         cq = cq.bind(t.clone());
     }
     let total = cq.fetch_one(db.pool()).await?;
-    // LIMIT and OFFSET are numbers written into the text: as bound parameters SQLite would
-    // re-plan the cached statement on every run.
+    let n = w.texts.len() + 1;
     let sql = format!(
-        "SELECT {ASSET_COLUMNS} {ASSET_FROM}{} ORDER BY {} LIMIT {} OFFSET {}",
+        "SELECT {ASSET_COLUMNS} {ASSET_FROM}{} ORDER BY {} LIMIT ${} OFFSET ${}",
         w.sql,
         sort.order_by(),
-        limit.max(0),
-        offset.max(0)
+        n + 1,
+        n + 2
     );
     let mut q = sqlx::query_as::<_, Asset>(sqlx::AssertSqlSafe(sql)).bind(cap.org().0);
     for t in w.texts {
         q = q.bind(t);
     }
-    let rows = q.fetch_all(db.pool()).await?;
+    let rows = q.bind(limit).bind(offset).fetch_all(db.pool()).await?;
     Ok((rows, total))
 }
 
@@ -1884,7 +1989,8 @@ pub async fn certificate_content(
     asset_id: i64,
     cert_id: i64,
 ) -> DbResult<(Certificate, Vec<u8>)> {
-    let row: Option<(i64, i64, String, i64, String, String, Vec<u8>)> = sqlx::query_as(
+    type CertificateRow = (i64, i64, String, i64, String, String, Vec<u8>);
+    let row: Option<CertificateRow> = sqlx::query_as(
         "SELECT id, asset_id, file_name, size, sha256, created_at, content FROM asset_certificate \
          WHERE id = $1 AND asset_id = $2 AND org_id = $3",
     )
@@ -2104,7 +2210,8 @@ pub async fn switch_scheme(
             format!("既に{}を使っています", to.label_ja()),
         )]));
     }
-    let rows: Vec<(i64, String, i64, Option<i64>, i64, i64, String)> = sqlx::query_as(
+    type LevelRow = (i64, String, i64, Option<i64>, i64, i64, String);
+    let rows: Vec<LevelRow> = sqlx::query_as(
         "SELECT id, confidentiality, personal, personal_count, sensitive, my_number, status \
          FROM asset WHERE org_id = $1",
     )

@@ -181,11 +181,9 @@ pub async fn append_many(conn: &mut AnyConnection, entries: Vec<NewEntry>) -> Db
         .await?;
     let last: i64 = head.try_get(0)?;
     let mut prev_hash: String = head.try_get(1)?;
-    let mut seq = last - count;
     let at = now_text();
     let mut built = Vec::with_capacity(entries.len());
-    for new in entries {
-        seq += 1;
+    for (seq, new) in (last - count + 1..).zip(entries) {
         let mut entry = Entry {
             seq,
             hash_version: HASH_VERSION,
@@ -212,20 +210,7 @@ pub async fn append_many(conn: &mut AnyConnection, entries: Vec<NewEntry>) -> Db
             "INSERT INTO audit_entry (seq, hash_version, at, org_id, actor_id, actor, unit_id, action, \
              object_type, object_id, before_json, after_json, request_id, prev_hash, hash) VALUES ",
         );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let b = i * 15;
-            sql.push('(');
-            sql.push_str(
-                &(1..=15)
-                    .map(|k| format!("${}", b + k))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            );
-            sql.push(')');
-        }
+        sql.push_str(&crate::values_placeholders(conn, chunk.len(), 15));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for e in chunk {
             q = q

@@ -24,10 +24,7 @@ use mamori_core::org::{EmploymentType, Login, OrgId, PersonStatus, UnitCode};
 use mamori_core::permission::{Capability, Reach, can};
 use mamori_core::role::Role;
 use mamori_core::text;
-use mamori_tabular::{
-    Column, ExportTable, Limits, ReadOptions, Row, Table, TabularError, TabularErrorKind,
-    TabularErrors,
-};
+use mamori_tabular::{Column, ExportTable, Limits, Row, Table, TabularErrors};
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -35,6 +32,7 @@ use sqlx::AnyConnection;
 use time::Date;
 
 use crate::audit;
+use crate::import::{self, ImportFile};
 use crate::org::{
     self, Assignment, AssignmentInput, AuditCtx, PERSON_COLUMNS, Person, PersonInput, UnitTree,
 };
@@ -135,39 +133,23 @@ const MAX_ERRORS: usize = 200;
 const ASSIGNMENT_NOTE: &str = "名簿取込み（人事異動）";
 
 /// A roster file as read: its name, its SHA-256 (for the audit trail) and its rows.
-#[derive(Debug, Clone)]
-pub struct RosterFile {
-    /// The file name as uploaded.
-    pub name: String,
-    /// SHA-256 of the file's bytes, hex.
-    pub sha256: String,
-    /// The rows, keyed by the schema in [`COLUMNS`].
-    pub table: Table,
-}
+pub type RosterFile = ImportFile;
 
 /// Reads a roster file (CSV in UTF-8 with or without BOM or in Shift_JIS/CP932, or xlsx).
 pub fn read_file(bytes: &[u8], file_name: &str) -> Result<RosterFile, TabularErrors> {
-    let options = ReadOptions {
-        limits: Limits {
-            max_file_bytes: MAX_FILE_BYTES,
-            max_rows: MAX_ROWS,
-            max_errors: MAX_ERRORS,
-            ..Limits::default()
-        },
-        sheet: None,
+    let limits = Limits {
+        max_file_bytes: MAX_FILE_BYTES,
+        max_rows: MAX_ROWS,
+        max_errors: MAX_ERRORS,
+        ..Limits::default()
     };
-    let table = mamori_tabular::read_table(bytes, file_name, &COLUMNS, &options)?;
-    if table.rows.is_empty() {
-        return Err(TabularError::file(TabularErrorKind::Invalid {
-            reason: "見出し行の下に職員の行がありません".to_owned(),
-        })
-        .into());
-    }
-    Ok(RosterFile {
-        name: file_name.to_owned(),
-        sha256: hex::encode(Sha256::digest(bytes)),
-        table,
-    })
+    import::read(
+        bytes,
+        file_name,
+        &COLUMNS,
+        &limits,
+        "見出し行の下に職員の行がありません",
+    )
 }
 
 /// An empty roster with the headers in order, for the downloadable template.
@@ -210,18 +192,7 @@ impl From<serde_json::Error> for RosterError {
     }
 }
 
-/// One field that changes, as shown to the user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldChange {
-    /// Field key (`unit`).
-    pub field: &'static str,
-    /// Japanese label (所属).
-    pub label: &'static str,
-    /// The value now, as shown.
-    pub before: String,
-    /// The value after the import, as shown.
-    pub after: String,
-}
+pub use crate::import::FieldChange;
 
 /// A person the import registers.
 #[derive(Debug, Clone, Serialize)]

@@ -472,11 +472,13 @@ fn build_table(
     }
 
     let mut rows = Vec::new();
-    for grid_row in grid.rows.iter().skip(header_index + 1) {
+    let (check_ragged, is_1904) = (grid.check_ragged, grid.is_1904);
+    // Consumed row by row, so the raw cells are freed as the rows are built.
+    for grid_row in grid.rows.into_iter().skip(header_index + 1) {
         if errors.is_full() {
             break;
         }
-        if grid.check_ragged {
+        if check_ragged {
             let last = grid_row
                 .cells
                 .iter()
@@ -513,7 +515,7 @@ fn build_table(
         let mut cells = BTreeMap::new();
         for found in &columns {
             let raw = grid_row.cells.get(found.index).unwrap_or(&Raw::Empty);
-            match convert(raw, found.column.kind, grid.is_1904, limits) {
+            match convert(raw, found.column.kind, is_1904, limits) {
                 Ok(value) => {
                     cells.insert(found.column.key, value);
                 }

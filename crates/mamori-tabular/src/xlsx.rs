@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::io::{Cursor, Read};
 
-use calamine::{Data, Reader, Xlsx};
+use calamine::{DataRef, Reader, Xlsx};
 use time::{Date, Month};
 
 use crate::error::{TabularError, TabularErrorKind};
@@ -120,45 +120,62 @@ pub(crate) fn read_grid(
             .cloned()
             .ok_or_else(|| corrupt("シートがありません"))?,
     };
-    let range = workbook.worksheet_range(&name).map_err(corrupt)?;
-    let (height, width) = range.get_size();
-    let (start_row, start_col) = range.start().unwrap_or((0, 0));
-    let total_rows = height.saturating_add(usize::try_from(start_row).unwrap_or(usize::MAX));
-    let total_cols = width.saturating_add(usize::try_from(start_col).unwrap_or(usize::MAX));
-    if total_rows > limits.max_rows.saturating_add(1) {
-        return Err(TabularError::file(TabularErrorKind::TooManyRows {
+    let too_many_rows = || {
+        TabularError::file(TabularErrorKind::TooManyRows {
             max: limits.max_rows,
-        }));
-    }
-    if total_cols > limits.max_columns {
-        return Err(TabularError::file(TabularErrorKind::TooManyColumns {
-            found: total_cols,
+        })
+    };
+    let too_many_columns = |found: usize| {
+        TabularError::file(TabularErrorKind::TooManyColumns {
+            found,
             max: limits.max_columns,
-        }));
-    }
+        })
+    };
     let is_1904 = workbook.has_1904_epoch();
-    let mut rows = Vec::with_capacity(height);
-    for (offset, cells) in range.rows().enumerate() {
-        let absolute_row = usize::try_from(start_row).unwrap_or(0) + offset;
-        let mut raw = Vec::with_capacity(total_cols);
-        raw.resize(usize::try_from(start_col).unwrap_or(0), Raw::Empty);
-        raw.extend(cells.iter().map(raw_from_data));
-        rows.push(GridRow {
-            number: absolute_row + 1,
-            cells: raw,
-        });
-    }
+    // The sheet is streamed cell by cell into the grid: building calamine's dense ranges of
+    // values and of formulas first would hold every cell two or three times over (hundreds of
+    // megabytes for 100,000 rows), and the limits are checked as the cells come.
     let mut formulas = HashMap::new();
-    let formula_range = workbook.worksheet_formula(&name).map_err(corrupt)?;
-    for (r, c, formula) in formula_range.used_cells() {
-        if formula.is_empty() {
+    let mut reader = workbook.worksheet_cells_reader(&name).map_err(corrupt)?;
+    while let Some(cell) = reader.next_formula().map_err(corrupt)? {
+        let formula = cell.get_value();
+        if !formula.is_empty() {
+            let (r, c) = position(&cell);
+            formulas.insert((r + 1, c), formula.clone());
+        }
+    }
+    drop(reader);
+    let mut rows: Vec<GridRow> = Vec::new();
+    let mut reader = workbook.worksheet_cells_reader(&name).map_err(corrupt)?;
+    while let Some(cell) = reader.next_cell().map_err(corrupt)? {
+        let (r, c) = position(&cell);
+        if r > limits.max_rows {
+            return Err(too_many_rows());
+        }
+        if c >= limits.max_columns {
+            return Err(too_many_columns(c + 1));
+        }
+        let value = raw_from_ref(cell.get_value());
+        if value == Raw::Empty {
             continue;
         }
-        let (fr, fc) = formula_range.start().unwrap_or((0, 0));
-        let row = usize::try_from(fr).unwrap_or(0) + r + 1;
-        let col = usize::try_from(fc).unwrap_or(0) + c;
-        formulas.insert((row, col), formula.clone());
+        let number = r + 1;
+        if rows.last().is_none_or(|last| last.number != number) {
+            rows.push(GridRow {
+                number,
+                cells: Vec::new(),
+            });
+        }
+        if let Some(row) = rows.last_mut() {
+            if row.cells.len() <= c {
+                row.cells.resize(c + 1, Raw::Empty);
+            }
+            if let Some(slot) = row.cells.get_mut(c) {
+                *slot = value;
+            }
+        }
     }
+    drop(reader);
     let merged = workbook
         .merge_cells_by_sheet_name(&name)
         .map_err(corrupt)?
@@ -185,15 +202,25 @@ pub(crate) fn read_grid(
     ))
 }
 
-fn raw_from_data(data: &Data) -> Raw {
+/// A cell's 0-based (row, column).
+fn position<T: calamine::CellType>(cell: &calamine::Cell<T>) -> (usize, usize) {
+    let (r, c) = cell.get_position();
+    let to = |v: u32| usize::try_from(v).unwrap_or(usize::MAX);
+    (to(r), to(c))
+}
+
+fn raw_from_ref(data: &DataRef<'_>) -> Raw {
     match data {
-        Data::Empty => Raw::Empty,
-        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => Raw::Text(s.clone()),
-        Data::Int(i) => Raw::Int(*i),
-        Data::Float(f) => Raw::Number(*f),
-        Data::Bool(b) => Raw::Bool(*b),
-        Data::Error(e) => Raw::Error(e.to_string()),
-        Data::DateTime(dt) => {
+        DataRef::Empty => Raw::Empty,
+        DataRef::SharedString(s) => Raw::Text((*s).to_owned()),
+        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => {
+            Raw::Text(s.clone())
+        }
+        DataRef::Int(i) => Raw::Int(*i),
+        DataRef::Float(f) => Raw::Number(*f),
+        DataRef::Bool(b) => Raw::Bool(*b),
+        DataRef::Error(e) => Raw::Error(e.to_string()),
+        DataRef::DateTime(dt) => {
             if dt.is_duration() {
                 return Raw::Number(dt.as_f64());
             }

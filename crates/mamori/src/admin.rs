@@ -110,6 +110,26 @@ fn cli_ctx(org_id: Option<i64>) -> AuditCtx {
     }
 }
 
+/// Reads an import file given on the command line: its bytes and its name, or the problem in
+/// Japanese (missing, unreadable, or larger than `max` bytes, checked before reading).
+pub fn read_input_file(path: &Path, max: usize) -> Result<(Vec<u8>, String), String> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("{} を開けません（{e}）", path.display()))?
+        .len();
+    if !usize::try_from(size).is_ok_and(|s| s <= max) {
+        return Err(format!(
+            "ファイルが大きすぎます（{size}バイト。上限は{max}バイト）"
+        ));
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("{} を読めません（{e}）", path.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok((bytes, name))
+}
+
 /// The organisation named by `code`, or the only one when no code is given.
 pub async fn resolve_org(db: &Db, code: Option<&str>) -> anyhow::Result<Organisation> {
     let all = org::organisations(db).await?;

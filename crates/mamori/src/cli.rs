@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::startup::DbArgs;
-use crate::{admin, netcheck_cmd, roster_cmd, sanitize_cmd};
+use crate::{admin, assets_cmd, netcheck_cmd, roster_cmd, sanitize_cmd};
 
 /// mamori (守り): 情報セキュリティポリシーを日々の業務で実現するための管理システム。
 #[derive(Debug, Parser)]
@@ -58,6 +58,9 @@ enum Command {
     /// 職員名簿 (Staff roster for the April 人事異動).
     #[command(subcommand)]
     Roster(RosterCommand),
+    /// 情報資産管理台帳の取込み・出力 (Asset register import and export, xlsx or CSV).
+    #[command(subcommand)]
+    Assets(AssetsCommand),
     /// 無害化: mail converted to text, files disarmed and rebuilt.
     Sanitize(sanitize_cmd::SanitizeArgs),
     /// Check a network description against the three-zone rules.
@@ -143,6 +146,24 @@ enum RosterCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum AssetsCommand {
+    /// 台帳を取り込む: 資産番号で照合して登録・変更を一括で反映（`--dry-run` は内容の表示のみ）。
+    Import {
+        #[command(flatten)]
+        args: assets_cmd::ImportArgs,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// 台帳を出力する: `--format xlsx|csv [--encoding utf8|cp932] -o FILE`。
+    Export {
+        #[command(flatten)]
+        args: assets_cmd::ExportArgs,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum PolicyCommand {
     /// Load a policy's full text (plain text or Markdown) as a new version.
     Import {
@@ -213,6 +234,18 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Roster(RosterCommand::Import { args, db }) => {
             let db = crate::startup::open(&db).await?;
             let code = roster_cmd::run(&db, args).await;
+            db.close().await;
+            code
+        }
+        Command::Assets(AssetsCommand::Import { args, db }) => {
+            let db = crate::startup::open(&db).await?;
+            let code = assets_cmd::import(&db, args).await;
+            db.close().await;
+            code
+        }
+        Command::Assets(AssetsCommand::Export { args, db }) => {
+            let db = crate::startup::open(&db).await?;
+            let code = assets_cmd::export(&db, args).await;
             db.close().await;
             code
         }

@@ -2,6 +2,7 @@
 //! administration commands, the demo organisation and the enforcement tools.
 
 pub mod admin;
+pub mod assets_cmd;
 pub mod cli;
 pub mod demo;
 pub mod demo_assets;

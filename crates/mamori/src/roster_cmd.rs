@@ -11,7 +11,6 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use mamori_core::calendar::{format_iso, parse_date};
 use mamori_core::org::OrgId;
 use mamori_core::permission::{Capability, can};
@@ -20,7 +19,7 @@ use mamori_db::Db;
 use mamori_db::org::{self, AuditCtx};
 use mamori_db::roster::{self, RosterError, RosterPlan};
 
-use crate::admin::resolve_org;
+use crate::admin::{read_input_file, resolve_org};
 
 /// Options of `mamori roster import`.
 #[derive(Debug, clap::Args)]
@@ -52,22 +51,10 @@ pub async fn run(db: &Db, args: RosterArgs) -> anyhow::Result<ExitCode> {
         Ok(o) => o,
         Err(e) => return Ok(usage(&e.to_string())),
     };
-    let size = std::fs::metadata(&args.file)
-        .with_context(|| format!("{} を開けません", args.file.display()))?
-        .len();
-    if !usize::try_from(size).is_ok_and(|s| s <= roster::MAX_FILE_BYTES) {
-        return Ok(usage(&format!(
-            "ファイルが大きすぎます（{size}バイト。上限は{}バイト）",
-            roster::MAX_FILE_BYTES
-        )));
-    }
-    let bytes = std::fs::read(&args.file)
-        .with_context(|| format!("{} を読めません", args.file.display()))?;
-    let file_name = args
-        .file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let (bytes, file_name) = match read_input_file(&args.file, roster::MAX_FILE_BYTES) {
+        Ok(read) => read,
+        Err(e) => return Ok(usage(&e)),
+    };
 
     let org_id = OrgId(organisation.id);
     let cap = Capability::<can::ImportRoster>::operator(org_id);

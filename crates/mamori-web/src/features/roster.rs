@@ -57,17 +57,18 @@ pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(api_import))
 }
 
-/// One problem of a file, placed for the table on the upload page.
-struct ProblemRow {
-    row: String,
-    column: String,
-    cell: String,
-    value: String,
-    message: String,
+/// One problem of a file, placed for the table on an upload page.
+pub(crate) struct ProblemRow {
+    pub(crate) row: String,
+    pub(crate) column: String,
+    pub(crate) cell: String,
+    pub(crate) value: String,
+    pub(crate) message: String,
 }
 
 impl ProblemRow {
-    fn from_error(e: &TabularError) -> Self {
+    /// The problem's place and reason as the table shows them.
+    pub(crate) fn from_error(e: &TabularError) -> Self {
         ProblemRow {
             row: e.row.map(|r| format!("{r}行目")).unwrap_or_default(),
             column: e.column.clone().unwrap_or_default(),

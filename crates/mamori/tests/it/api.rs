@@ -623,6 +623,40 @@ async fn the_openapi_document_describes_every_api_route() {
         "post",
         "/api/v1/assets/{id}/take-outs/{take_out_id}/return",
     ));
+    // The register's export answers with a file; its import takes one (a dry run of one row).
+    let r = c
+        .api(
+            Method::GET,
+            "/api/v1/assets/export?format=csv",
+            &token,
+            None,
+        )
+        .await;
+    assert!(
+        r.status.is_success(),
+        "assets export: {} {}",
+        r.status,
+        r.body
+    );
+    tried.insert(route("get", "/api/v1/assets/export"));
+    let req = http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/assets/import?dry_run=true")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "text/csv")
+        .header("x-file-name", "daicho.csv")
+        .body(axum::body::Body::from(
+            "資産番号,名称,種別,所管課,管理者,機密性,完全性,可用性\nJ-API-001,API の試験,情報（電子）,jimu-somu,tokatsu,2,1,1\n",
+        ))
+        .unwrap();
+    let r = c.send(req).await;
+    assert!(
+        r.status.is_success(),
+        "assets import: {} {}",
+        r.status,
+        r.body
+    );
+    tried.insert(route("post", "/api/v1/assets/import"));
     assert_eq!(
         tried, documented,
         "the document lists exactly the routes served"

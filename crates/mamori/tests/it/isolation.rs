@@ -1065,6 +1065,8 @@ async fn no_route_reveals_another_organisation() {
 
     // --- 情報資産管理台帳 ---
     asset_probes(&mut p, &other).await;
+    // --- 情報資産台帳の取込み・出力: files out and in. ---
+    assets_io_probes(&mut p, &other).await;
 
     p.clean("/logout", form(&[]), "/logout").await;
 
@@ -1544,4 +1546,232 @@ async fn asset_id_of(app: &TestApp, no: &str) -> i64 {
         .fetch_one(app.db.pool())
         .await
         .unwrap()
+}
+
+/// The register's export and import give and take files, so they are probed here. The other
+/// organisation gets an asset of its own (named with its markers); no export shows it, in any
+/// format or filter, and a unit id of the other organisation filters like a unit nobody has. A
+/// file naming the other organisation's unit code or 管理者 is refused exactly as one naming
+/// nothing; a row with its 資産番号 is simply a new asset of the viewer's own; nothing is written.
+async fn assets_io_probes(p: &mut Prober<'_>, other: &OtherOrg) {
+    use crate::roster::{multipart, post_multipart};
+    use mamori_db::assets::{self, draft::AssetDraft, io::COLUMNS};
+
+    let oid = OrgId(other.org_id);
+    let tree = org::unit_tree(&p.app.db, oid).await.unwrap();
+    let kacho = org::person_by_login(&p.app.db, "zz.hokuto.kacho")
+        .await
+        .unwrap()
+        .unwrap();
+    let input = AssetDraft {
+        asset_no: "ZZ-HOKUTO-001".into(),
+        name: "南麓 住民台帳".into(),
+        business: "鷲見の業務".into(),
+        kind: "情報（電子）".into(),
+        unit: "hokuroku-jimu-somu".into(),
+        manager: "zz.hokuto.kacho".into(),
+        zone: "LGWAN接続系".into(),
+        confidentiality: "3B".into(),
+        integrity: "2".into(),
+        availability: "2".into(),
+        last_reviewed: "2026-04-01".into(),
+        ..AssetDraft::default()
+    }
+    .read(
+        &tree,
+        assets::settings(&p.app.db, oid).await.unwrap().scheme,
+        &|l| (l == "zz.hokuto.kacho").then_some(kacho.id),
+    )
+    .unwrap();
+    let ctx = AuditCtx {
+        org_id: Some(other.org_id),
+        actor: "cli".into(),
+        ..AuditCtx::default()
+    };
+    let mut tx = p.app.db.begin_write().await.unwrap();
+    assets::create(
+        &mut tx,
+        &Capability::<can::EditAssets>::operator(oid),
+        &ctx,
+        &tree,
+        &input,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let count_own = || async {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM asset WHERE org_id = $1")
+            .bind(p.app.org_id)
+            .fetch_one(p.app.db.pool())
+            .await
+            .unwrap();
+        n
+    };
+    let own = count_own().await;
+
+    // Exports: nothing of the other organisation, whatever the format or filter.
+    let api = |m: Method| Send::Api(m, None);
+    for q in [
+        "format=xlsx",
+        "format=xlsx&status=all",
+        "format=csv",
+        "format=csv&encoding=cp932&status=all",
+        "format=csv&q=ZZ-HOKUTO",
+        "format=csv&manager=0",
+    ] {
+        for (template, how, path) in [
+            (
+                "/inventory/export",
+                Send::Page,
+                format!("/inventory/export?{q}"),
+            ),
+            (
+                "/api/v1/assets/export",
+                api(Method::GET),
+                format!("/api/v1/assets/export?{q}"),
+            ),
+        ] {
+            let r = p.clean(template, how, &path).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+            if q.contains("xlsx") {
+                let t = mamori_tabular::read_table(
+                    &r.bytes,
+                    "export.xlsx",
+                    &COLUMNS,
+                    &mamori_tabular::ReadOptions::default(),
+                )
+                .unwrap();
+                assert!(t.rows.len() as i64 >= own - 1, "{path}");
+                assert_clean_body(r.status, &format!("{:?}", t.rows), &path);
+            }
+        }
+    }
+    for unit in [other.units[1], other.units[2]] {
+        for (template, how, base) in [
+            ("/inventory/export", Send::Page, "/inventory/export"),
+            (
+                "/api/v1/assets/export",
+                api(Method::GET),
+                "/api/v1/assets/export",
+            ),
+        ] {
+            p.hidden_value(
+                template,
+                |u| (how.clone(), format!("{base}?format=csv&unit={u}")),
+                &unit.to_string(),
+                &MISSING.to_string(),
+                StatusCode::OK,
+            )
+            .await;
+        }
+    }
+
+    // Imports naming the other organisation's unit or 管理者: refused as naming nothing.
+    p.clean("/inventory/import", Send::Page, "/inventory/import")
+        .await;
+    let file = |unit: &str, manager: &str| {
+        format!(
+            "資産番号,名称,種別,所管課,管理者,機密性,完全性,可用性\nJ-ISO-001,隔離の試験,情報（電子）,{unit},{manager},2,1,1\n"
+        )
+        .into_bytes()
+    };
+    for (theirs, nobody, make) in [
+        ("hokuroku-jimu-somu", "no-such-unit-zz", 0),
+        ("zz.hokuto.kacho", "no.such.login.zz", 1),
+    ] {
+        let mut answers = Vec::new();
+        for value in [theirs, nobody] {
+            let bytes = if make == 0 {
+                file(value, "tokatsu")
+            } else {
+                file("jimu-somu", value)
+            };
+            let before = snapshot(p.app).await;
+            p.c.get("/inventory/import").await;
+            let csrf = p.c.csrf.clone().unwrap();
+            let body = multipart(&[("csrf", &csrf)], Some(("daicho.csv", &bytes)));
+            let page = post_multipart(&mut p.c, "/inventory/import", body).await;
+            let token = p.token.clone();
+            let req = http::Request::builder()
+                .method(Method::POST)
+                .uri("/api/v1/assets/import?dry_run=false")
+                .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(http::header::CONTENT_TYPE, "text/csv")
+                .header("x-file-name", "daicho.csv")
+                .body(axum::body::Body::from(bytes))
+                .unwrap();
+            let api = p.c.send(req).await;
+            assert_eq!(snapshot(p.app).await, before, "{value}: nothing written");
+            assert_eq!(count_own().await, own, "{value}: nothing written");
+            let norm = |r: &Resp| {
+                r.body
+                    .replace(&request_id(r), "<request-id>")
+                    .replace(value, "<value>")
+                    .replace(&csrf, "<csrf>")
+            };
+            for r in [&page, &api] {
+                assert_eq!(
+                    r.status,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "{value}: {}",
+                    r.body
+                );
+                assert_clean_body(r.status, &norm(r), &format!("import {value}"));
+            }
+            answers.push((norm(&page), norm(&api)));
+        }
+        assert_eq!(answers[0], answers[1], "{theirs} is answered as {nobody}");
+    }
+    p.covered
+        .insert(("post".into(), "/inventory/import".into()));
+    p.covered
+        .insert(("post".into(), "/api/v1/assets/import".into()));
+
+    // Their 資産番号 is a new number in the viewer's organisation, as any unused one.
+    let mut plans = Vec::new();
+    for no in ["ZZ-HOKUTO-001", "ZZ-NOBODY-001"] {
+        let bytes = format!(
+            "資産番号,名称,種別,所管課,管理者,機密性,完全性,可用性\n{no},隔離の試験,情報（電子）,jimu-somu,tokatsu,2,1,1\n"
+        );
+        let token = p.token.clone();
+        let req = http::Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/assets/import?dry_run=true")
+            .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(http::header::CONTENT_TYPE, "text/csv")
+            .body(axum::body::Body::from(bytes))
+            .unwrap();
+        let r = p.c.send(req).await;
+        assert_eq!(r.status, StatusCode::OK, "{no}: {}", r.body);
+        assert_clean_body(r.status, &r.body.replace("ZZ-HOKUTO", "<no>"), no);
+        let plan = r.json()["plan"].clone();
+        plans.push((
+            plan["created"].clone(),
+            plan["rows"][0]["action"].clone(),
+            plan["rows"][0]["asset_id"].clone(),
+        ));
+    }
+    assert_eq!(plans[0], plans[1]);
+    assert_eq!(plans[0].1, "create");
+
+    // Applying needs the digest of a preview: a forged one is refused, nothing written.
+    let before = snapshot(p.app).await;
+    let encoded = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(file("jimu-somu", "tokatsu"))
+    };
+    let r = p
+        .clean(
+            "/inventory/import/apply",
+            form(&[
+                ("file", &encoded),
+                ("file_name", "daicho.csv"),
+                ("digest", "0000"),
+            ]),
+            "/inventory/import/apply",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(snapshot(p.app).await, before);
+    assert_eq!(count_own().await, own);
 }

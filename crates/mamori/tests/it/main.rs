@@ -10,6 +10,7 @@ mod access;
 mod admin_cli;
 mod api;
 mod assets;
+mod assets_io;
 mod auth;
 mod bad_input;
 mod browser;

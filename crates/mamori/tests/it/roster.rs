@@ -187,7 +187,7 @@ async fn preview(c: &mut Client, file_name: &str, bytes: &[u8]) -> Resp {
 }
 
 /// The value of a hidden input on a page.
-fn hidden(body: &str, name: &str) -> String {
+pub(crate) fn hidden(body: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let at = body
         .find(&marker)

@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(dispose_asset))
         .routes(routes!(take_out_asset))
         .routes(routes!(return_asset))
+        .merge(super::io::api_router())
 }
 
 /// An asset as the API shows it: stored codes plus Japanese labels.

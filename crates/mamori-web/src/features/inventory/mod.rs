@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod form;
+pub mod io;
 
 use std::collections::HashSet;
 
@@ -64,6 +65,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/inventory/{id}/dispose", post(dispose))
         .route("/inventory/{id}/certificates/{cid}", get(certificate))
+        .merge(io::router())
 }
 
 /// Turns a refused change into the error to answer with (the message names every field).
