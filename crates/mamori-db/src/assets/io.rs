@@ -1301,7 +1301,11 @@ pub async fn apply(
         auditing += t.elapsed();
     }
     flush(&mut tx, &mut entries, 1).await?;
-    tracing::debug!(?inserting, ?auditing, "asset import: time in INSERT and in audit appends");
+    tracing::debug!(
+        ?inserting,
+        ?auditing,
+        "asset import: time in INSERT and in audit appends"
+    );
     tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_kib(), "asset import: inserts and audit entries written");
 
     // The rules again, now that the assets are written: for them and for whatever holds the

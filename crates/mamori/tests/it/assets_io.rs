@@ -990,7 +990,10 @@ async fn the_cli_exports_plans_imports_and_refuses() {
     let file = dir.path().join("台帳.xlsx");
     let (code, said, _) = cli_export(&app, &file, "xlsx", "", None).await;
     assert_eq!(code, ExitCode::SUCCESS);
-    assert!(said.contains("件の情報資産を出力しました（xlsx、utf8"), "{said}");
+    assert!(
+        said.contains("件の情報資産を出力しました（xlsx、utf8"),
+        "{said}"
+    );
     assert_eq!(newest(&app, "asset.export").await.actor, "cli");
 
     // Re-import: nothing to do.
@@ -1060,5 +1063,8 @@ async fn the_cli_exports_plans_imports_and_refuses() {
     assert!(said.contains("形式「ods」は指定できません"), "{said}");
     let (code, _, said) = cli_export(&app, &sjis, "csv", "utf8", Some("nope")).await;
     assert_eq!(code, ExitCode::from(2));
-    assert!(said.contains("団体コード「nope」の団体はありません"), "{said}");
+    assert!(
+        said.contains("団体コード「nope」の団体はありません"),
+        "{said}"
+    );
 }
