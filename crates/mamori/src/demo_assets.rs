@@ -82,7 +82,20 @@ K-DOC-001|介護記録システム 操作マニュアル・設定書|入所者�
 ";
 
 /// Yearly series: (資産番号の接頭辞, 名称, 業務名, 所管課, 管理者, 機密性, 件数, 要配慮, 保存場所, 保存期間).
-const SERIES: &[(&str, &str, &str, &str, &str, &str, i64, bool, &str, &str)] = &[
+type Series = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    bool,
+    &'static str,
+    &'static str,
+);
+
+const SERIES: &[Series] = &[
     (
         "S-MIN-Q",
         "救急活動記録票（身延消防署）",

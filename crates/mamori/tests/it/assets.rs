@@ -354,7 +354,7 @@ async fn creating_an_asset_checks_every_field_and_the_rules() {
         column(&app, "Z-001", "restrictions").await.as_deref(),
         Some("no_copy,need_to_know")
     );
-    assert_eq!(app.audit_count("asset.create").await > 0, true);
+    assert!(app.audit_count("asset.create").await > 0);
     let page = c.get(&format!("/inventory/{id}?saved=1")).await;
     assert!(page.body.contains("保存しました"));
     assert!(page.body.contains("複製禁止・関係者限り"));

@@ -893,16 +893,22 @@ struct FormPage {
     restrictions: Vec<(&'static str, &'static str, bool)>,
 }
 
+/// Where a form posts and what it is called.
+struct FormTarget {
+    action: String,
+    heading: String,
+}
+
 async fn form_page(
     state: &AppState,
     viewer: &Viewer,
     cap: &Capability<can::EditAssets>,
-    action: String,
-    heading: String,
+    target: FormTarget,
     d: AssetDraft,
     version: i64,
     problems: Vec<FieldProblem>,
 ) -> Result<Response, AppError> {
+    let FormTarget { action, heading } = target;
     let settings = assets::settings(&state.db, cap.org()).await?;
     let snapshot = state
         .orgs
@@ -989,8 +995,10 @@ async fn new_form(State(state): State<AppState>, viewer: Viewer) -> Result<Respo
         &state,
         &viewer,
         &cap,
-        "/inventory".into(),
-        "情報資産の登録".into(),
+        FormTarget {
+            action: "/inventory".into(),
+            heading: "情報資産の登録".into(),
+        },
         draft,
         0,
         Vec::new(),
@@ -1087,8 +1095,10 @@ async fn create(
                 state,
                 viewer,
                 cap,
-                "/inventory".into(),
-                "情報資産の登録".into(),
+                FormTarget {
+                    action: "/inventory".into(),
+                    heading: "情報資産の登録".into(),
+                },
                 d,
                 0,
                 problems,
@@ -1155,8 +1165,10 @@ async fn edit_form(
         &state,
         &viewer,
         &cap,
-        format!("/inventory/{id}"),
-        format!("{} の編集", a.asset_no),
+        FormTarget {
+            action: format!("/inventory/{id}"),
+            heading: format!("{} の編集", a.asset_no),
+        },
         draft,
         a.version,
         Vec::new(),
@@ -1181,8 +1193,10 @@ async fn update(
                 state,
                 viewer,
                 cap,
-                format!("/inventory/{id}"),
-                heading,
+                FormTarget {
+                    action: format!("/inventory/{id}"),
+                    heading,
+                },
                 d,
                 version,
                 problems,
