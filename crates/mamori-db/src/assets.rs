@@ -1582,6 +1582,28 @@ pub struct UnitTodo {
     pub triage: i64,
 }
 
+/// Every 管理者 holding active assets within reach: (person id, 氏名, count).
+pub async fn manager_counts<P: Permission>(
+    db: &Db,
+    cap: &Capability<P>,
+    tree: &UnitTree,
+) -> DbResult<Vec<(i64, String, i64)>> {
+    // The default filter (active assets) does not look at the review cutoff.
+    let Some(w) = build_where(cap, tree, &AssetFilter::default(), "") else {
+        return Ok(Vec::new());
+    };
+    let sql = format!(
+        "SELECT a.manager_id, p.name, COUNT(*) {ASSET_FROM}{} AND a.manager_id IS NOT NULL \
+         AND p.name IS NOT NULL GROUP BY a.manager_id, p.name ORDER BY a.manager_id",
+        w.sql
+    );
+    let mut q = sqlx::query_as::<_, (i64, String, i64)>(sqlx::AssertSqlSafe(sql)).bind(cap.org().0);
+    for t in w.texts {
+        q = q.bind(t);
+    }
+    Ok(q.fetch_all(db.pool()).await?)
+}
+
 /// Per-unit counts of what needs doing, within reach.
 pub async fn todo_counts<P: Permission>(
     db: &Db,

@@ -609,7 +609,7 @@ pub async fn load(db: &Db, org_id: i64, ctx: &AuditCtx) -> anyhow::Result<usize>
     }
     // 人事異動: the 施設係 assets were handed to 施設係 staff before the 管理者 role was
     // granted — an A005 breach the 要対応 view shows.
-    if let (Some(from), Some(to)) = (login("gyomu.kacho"), login("shisetsu")) {
+    if let Some(to) = login("shisetsu") {
         let moved: Vec<i64> = ["J-INF-034", "J-INF-035"]
             .iter()
             .filter_map(|n| id_of(n))
@@ -618,7 +618,6 @@ pub async fn load(db: &Db, org_id: i64, ctx: &AuditCtx) -> anyhow::Result<usize>
             .by_code("jimu-gyomu-shisetsu")
             .map(|u| u.id)
             .ok_or_else(|| anyhow::anyhow!("demo unit jimu-gyomu-shisetsu"))?;
-        let _ = from;
         assets::move_assets(&mut tx, &cap, ctx, &tree, &moved, unit, Some(to))
             .await
             .map_err(|e| anyhow::anyhow!("demo 人事異動: {e}"))?;

@@ -18,7 +18,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::form::AssetDraft;
-use super::{ListQuery, asset_error, editable_asset, form_date, read_draft, visible_asset};
+use mamori_db::AnyConnection;
+
+use super::{ListQuery, editable_asset, form_date, read_draft, visible_asset, write};
 use crate::features::api::ApiJson;
 use crate::session::Viewer;
 use crate::{AppError, AppState};
@@ -174,11 +176,10 @@ pub(crate) async fn create_asset(
     let cap = viewer
         .can_on::<can::EditAssets>(&state, input.unit_id)
         .await?;
-    let mut tx = state.db.begin_write().await?;
-    let id = assets::create(&mut tx, &cap, &viewer.audit_ctx(), &viewer.tree, &input)
-        .await
-        .map_err(asset_error)?;
-    tx.commit().await.map_err(mamori_db::DbError::from)?;
+    let id = write(&state, async |tx: &mut AnyConnection| {
+        assets::create(tx, &cap, &viewer.audit_ctx(), &viewer.tree, &input).await
+    })
+    .await?;
     let a = assets::get(&state.db, &cap, &viewer.tree, id).await?;
     let settings = assets::settings(&state.db, cap.org()).await?;
     Ok((
@@ -221,19 +222,19 @@ pub(crate) async fn update_asset(
     let cap = viewer
         .can_on::<can::EditAssets>(&state, input.unit_id)
         .await?;
-    let mut tx = state.db.begin_write().await?;
-    assets::update(
-        &mut tx,
-        &cap,
-        &viewer.audit_ctx(),
-        &viewer.tree,
-        id,
-        body.version,
-        &input,
-    )
-    .await
-    .map_err(asset_error)?;
-    tx.commit().await.map_err(mamori_db::DbError::from)?;
+    write(&state, async |tx: &mut AnyConnection| {
+        assets::update(
+            tx,
+            &cap,
+            &viewer.audit_ctx(),
+            &viewer.tree,
+            id,
+            body.version,
+            &input,
+        )
+        .await
+    })
+    .await?;
     let a = assets::get(&state.db, &cap, &viewer.tree, id).await?;
     let settings = assets::settings(&state.db, cap.org()).await?;
     Ok(Json(asset_json(&a, settings.scheme, &viewer.tree)))
@@ -272,11 +273,10 @@ pub(crate) async fn review_asset(
             "確認日：未来の日付は指定できません".into(),
         ));
     }
-    let mut tx = state.db.begin_write().await?;
-    assets::review(&mut tx, &cap, &viewer.audit_ctx(), &viewer.tree, id, day)
-        .await
-        .map_err(asset_error)?;
-    tx.commit().await.map_err(mamori_db::DbError::from)?;
+    write(&state, async |tx: &mut AnyConnection| {
+        assets::review(tx, &cap, &viewer.audit_ctx(), &viewer.tree, id, day).await
+    })
+    .await?;
     Ok(Json(json!({"id": id, "last_reviewed": format_iso(day)})))
 }
 
@@ -334,11 +334,10 @@ pub(crate) async fn dispose_asset(
         method: body.method,
         certificate,
     };
-    let mut tx = state.db.begin_write().await?;
-    assets::dispose(&mut tx, &cap, &viewer.audit_ctx(), &viewer.tree, id, &input)
-        .await
-        .map_err(asset_error)?;
-    tx.commit().await.map_err(mamori_db::DbError::from)?;
+    write(&state, async |tx: &mut AnyConnection| {
+        assets::dispose(tx, &cap, &viewer.audit_ctx(), &viewer.tree, id, &input).await
+    })
+    .await?;
     Ok(Json(json!({"id": id, "status": "disposed"})))
 }
 
@@ -380,11 +379,10 @@ pub(crate) async fn take_out_asset(
             None => None,
         },
     };
-    let mut tx = state.db.begin_write().await?;
-    let tid = assets::take_out(&mut tx, &cap, &viewer.audit_ctx(), &viewer.tree, id, &input)
-        .await
-        .map_err(asset_error)?;
-    tx.commit().await.map_err(mamori_db::DbError::from)?;
+    let tid = write(&state, async |tx: &mut AnyConnection| {
+        assets::take_out(tx, &cap, &viewer.audit_ctx(), &viewer.tree, id, &input).await
+    })
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"id": tid, "asset_id": id})),
@@ -402,18 +400,10 @@ pub(crate) async fn return_asset(
     Path((id, take_out_id)): Path<(i64, i64)>,
 ) -> Result<Json<Value>, AppError> {
     let (cap, _) = editable_asset(&state, &viewer, id).await?;
-    let mut tx = state.db.begin_write().await?;
-    assets::take_out_return(
-        &mut tx,
-        &cap,
-        &viewer.audit_ctx(),
-        &viewer.tree,
-        id,
-        take_out_id,
-    )
-    .await
-    .map_err(asset_error)?;
-    tx.commit().await.map_err(mamori_db::DbError::from)?;
+    write(&state, async |tx: &mut AnyConnection| {
+        assets::take_out_return(tx, &cap, &viewer.audit_ctx(), &viewer.tree, id, take_out_id).await
+    })
+    .await?;
     Ok(Json(
         json!({"id": take_out_id, "asset_id": id, "returned": true}),
     ))

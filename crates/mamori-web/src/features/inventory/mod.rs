@@ -26,6 +26,7 @@ use mamori_core::org::OrgId;
 use mamori_core::permission::{Capability, Permission, can};
 use mamori_core::role::Role;
 use mamori_core::zone::Zone;
+use mamori_db::AnyConnection;
 use mamori_db::assets::{
     self, Asset, AssetError, AssetFilter, AssetInput, AssetSort, DisposalInput, FieldProblem,
     TakeOutInput,
@@ -83,6 +84,18 @@ pub fn asset_error(e: AssetError) -> AppError {
         AssetError::Stale | AssetError::Disposed => AppError::Conflict(e.to_string()),
         AssetError::Db(e) => e.into(),
     }
+}
+
+/// Runs `change` in one write transaction and commits it; a refused change is answered as
+/// [`asset_error`] says and rolls back with the transaction.
+pub async fn write<T>(
+    state: &AppState,
+    change: impl AsyncFnOnce(&mut AnyConnection) -> Result<T, AssetError>,
+) -> Result<T, AppError> {
+    let mut tx = state.db.begin_write().await?;
+    let out = change(&mut tx).await.map_err(asset_error)?;
+    tx.commit().await.map_err(mamori_db::DbError::from)?;
+    Ok(out)
 }
 
 /// Problems as one line: 「資産番号: …／機密性: …」.
@@ -770,7 +783,7 @@ async fn detail(
             .can_on::<can::EditAssets>(&viewer.tree.path(a.unit_id))
             .is_ok();
     let persons = if can_edit {
-        active_persons(&state, org).await?
+        active_persons(&viewer)
     } else {
         Vec::new()
     };
@@ -842,30 +855,18 @@ async fn detail(
     })
 }
 
-/// Active persons of the organisation, as (id, 「氏名（所属）」), for select boxes.
-async fn active_persons(state: &AppState, org: OrgId) -> Result<Vec<(i64, String)>, AppError> {
-    let (persons, _) = mamori_db::org::list_persons(
-        &state.db,
-        org,
-        &mamori_db::org::PersonFilter {
-            status: Some("active".into()),
-            ..Default::default()
-        },
-        0,
-        10_000,
-    )
-    .await?;
-    let snapshot = state
-        .orgs
-        .get(&state.db, org, &crate::session::today_jst())
-        .await?;
-    Ok(persons
-        .into_iter()
+/// Active persons of the viewer's organisation, as (id, 「氏名（所属）」), for select boxes.
+fn active_persons(viewer: &Viewer) -> Vec<(i64, String)> {
+    viewer
+        .snapshot
+        .persons
+        .iter()
+        .filter(|p| p.status == "active")
         .map(|p| {
-            let label = format!("{}（{}）", p.name, snapshot.tree.full_name(p.unit_id));
+            let label = format!("{}（{}）", p.name, viewer.tree.full_name(p.unit_id));
             (p.id, label)
         })
-        .collect())
+        .collect()
 }
 
 // ------------------------------------------------------------------ create / edit
@@ -910,11 +911,8 @@ async fn form_page(
 ) -> Result<Response, AppError> {
     let FormTarget { action, heading } = target;
     let settings = assets::settings(&state.db, cap.org()).await?;
-    let snapshot = state
-        .orgs
-        .get(&state.db, cap.org(), &crate::session::today_jst())
-        .await?;
-    let manager_ids: HashSet<i64> = snapshot
+    let manager_ids: HashSet<i64> = viewer
+        .snapshot
         .assignments
         .iter()
         .filter(|a| a.role == Role::SecurityManager.code())
@@ -924,7 +922,7 @@ async fn form_page(
         value: String::new(),
         label: "（未設定）".into(),
     }];
-    for (id, label) in active_persons(state, cap.org()).await? {
+    for (id, label) in active_persons(viewer) {
         if manager_ids.contains(&id) || d.manager == id.to_string() {
             managers.push(Choice {
                 value: id.to_string(),
@@ -1053,22 +1051,6 @@ fn posted(pairs: Vec<(String, String)>) -> PostedForm {
     f
 }
 
-/// Resolves logins to person ids within the organisation (for drafts naming a 管理者 by login).
-pub async fn login_resolver(
-    state: &AppState,
-    org: OrgId,
-) -> Result<std::collections::HashMap<String, i64>, AppError> {
-    let (persons, _) = mamori_db::org::list_persons(
-        &state.db,
-        org,
-        &mamori_db::org::PersonFilter::default(),
-        0,
-        100_000,
-    )
-    .await?;
-    Ok(persons.into_iter().map(|p| (p.login, p.id)).collect())
-}
-
 /// Reads a draft into input, resolving 管理者 logins.
 pub async fn read_draft(
     state: &AppState,
@@ -1077,8 +1059,10 @@ pub async fn read_draft(
     draft: &AssetDraft,
 ) -> Result<Result<AssetInput, Vec<FieldProblem>>, AppError> {
     let settings = assets::settings(&state.db, org).await?;
-    let logins = login_resolver(state, org).await?;
-    Ok(draft.read(&viewer.tree, settings.scheme, &|l| logins.get(l).copied()))
+    let persons = &viewer.snapshot.persons;
+    Ok(draft.read(&viewer.tree, settings.scheme, &|l| {
+        persons.iter().find(|p| p.login == l).map(|p| p.id)
+    }))
 }
 
 async fn create(
@@ -1269,11 +1253,10 @@ async fn review(
             "確認日：未来の日付は指定できません".into(),
         ));
     }
-    let mut tx = state.db.begin_write().await?;
-    assets::review(&mut tx, &cap, &viewer.audit_ctx(), &viewer.tree, id, day)
-        .await
-        .map_err(asset_error)?;
-    tx.commit().await.map_err(mamori_db::DbError::from)?;
+    write(&state, async |tx: &mut AnyConnection| {
+        assets::review(tx, &cap, &viewer.audit_ctx(), &viewer.tree, id, day).await
+    })
+    .await?;
     Ok(Redirect::to(&format!("/inventory/{id}?reviewed=1")).into_response())
 }
 
@@ -1291,11 +1274,10 @@ async fn triage(
     let (cap, _) = editable_asset(&state, &viewer, id).await?;
     let level = Confidentiality::from_code(form.level.trim())
         .ok_or_else(|| AppError::Unprocessable(format!("機密性「{}」は選べません", form.level)))?;
-    let mut tx = state.db.begin_write().await?;
-    assets::settle_triage(&mut tx, &cap, &viewer.audit_ctx(), &viewer.tree, id, level)
-        .await
-        .map_err(asset_error)?;
-    tx.commit().await.map_err(mamori_db::DbError::from)?;
+    write(&state, async |tx: &mut AnyConnection| {
+        assets::settle_triage(tx, &cap, &viewer.audit_ctx(), &viewer.tree, id, level).await
+    })
+    .await?;
     Ok(Redirect::to(&format!("/inventory/{id}?saved=1")).into_response())
 }
 
@@ -1349,11 +1331,10 @@ async fn holdings(
     let (cap, _) = editable_asset(&state, &viewer, id).await?;
     let view = viewer.can::<can::ViewAssets>(&state).await?;
     let ids = resolve_numbers(&state, &view, &viewer.tree, &form.held).await?;
-    let mut tx = state.db.begin_write().await?;
-    assets::set_holdings(&mut tx, &cap, &viewer.audit_ctx(), &viewer.tree, id, &ids)
-        .await
-        .map_err(asset_error)?;
-    tx.commit().await.map_err(mamori_db::DbError::from)?;
+    write(&state, async |tx: &mut AnyConnection| {
+        assets::set_holdings(tx, &cap, &viewer.audit_ctx(), &viewer.tree, id, &ids).await
+    })
+    .await?;
     Ok(Redirect::to(&format!("/inventory/{id}?saved=1")).into_response())
 }
 
@@ -1397,11 +1378,10 @@ async fn take_out(
 ) -> Result<Response, AppError> {
     let (cap, _) = editable_asset(&state, &viewer, id).await?;
     let input = take_out_input(&form)?;
-    let mut tx = state.db.begin_write().await?;
-    assets::take_out(&mut tx, &cap, &viewer.audit_ctx(), &viewer.tree, id, &input)
-        .await
-        .map_err(asset_error)?;
-    tx.commit().await.map_err(mamori_db::DbError::from)?;
+    write(&state, async |tx: &mut AnyConnection| {
+        assets::take_out(tx, &cap, &viewer.audit_ctx(), &viewer.tree, id, &input).await
+    })
+    .await?;
     Ok(Redirect::to(&format!("/inventory/{id}?saved=1")).into_response())
 }
 
@@ -1412,11 +1392,10 @@ async fn take_out_return(
     CsrfForm(_): CsrfForm<ReviewForm>,
 ) -> Result<Response, AppError> {
     let (cap, _) = editable_asset(&state, &viewer, id).await?;
-    let mut tx = state.db.begin_write().await?;
-    assets::take_out_return(&mut tx, &cap, &viewer.audit_ctx(), &viewer.tree, id, tid)
-        .await
-        .map_err(asset_error)?;
-    tx.commit().await.map_err(mamori_db::DbError::from)?;
+    write(&state, async |tx: &mut AnyConnection| {
+        assets::take_out_return(tx, &cap, &viewer.audit_ctx(), &viewer.tree, id, tid).await
+    })
+    .await?;
     Ok(Redirect::to(&format!("/inventory/{id}?saved=1")).into_response())
 }
 
@@ -1445,11 +1424,10 @@ async fn dispose(
             .has_file()
             .then(|| (form.file_name.clone(), form.file.to_vec())),
     };
-    let mut tx = state.db.begin_write().await?;
-    assets::dispose(&mut tx, &cap, &viewer.audit_ctx(), &viewer.tree, id, &input)
-        .await
-        .map_err(asset_error)?;
-    tx.commit().await.map_err(mamori_db::DbError::from)?;
+    write(&state, async |tx: &mut AnyConnection| {
+        assets::dispose(tx, &cap, &viewer.audit_ctx(), &viewer.tree, id, &input).await
+    })
+    .await?;
     Ok(Redirect::to(&format!("/inventory/{id}?disposed=1")).into_response())
 }
 
@@ -1518,26 +1496,11 @@ struct BulkPage {
 async fn bulk_page(State(state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
     let cap = viewer.can::<can::EditAssets>(&state).await?;
     // Every 管理者 currently holding assets within reach, with the count.
-    let (items, _) = assets::list(
-        &state.db,
-        &cap,
-        &viewer.tree,
-        &AssetFilter::default(),
-        AssetSort::Number,
-        0,
-        1_000_000,
-    )
-    .await?;
-    let mut counts: std::collections::BTreeMap<i64, (String, i64)> = Default::default();
-    for a in &items {
-        if let (Some(m), Some(name)) = (a.manager_id, a.manager_name.as_ref()) {
-            counts.entry(m).or_insert_with(|| (name.clone(), 0)).1 += 1;
-        }
-    }
+    let managers = assets::manager_counts(&state.db, &cap, &viewer.tree).await?;
     page(&BulkPage {
         layout: Layout::new(&viewer, "管理者の引継ぎ・移管", "/inventory"),
-        managers: counts.into_iter().map(|(id, (n, c))| (id, n, c)).collect(),
-        persons: active_persons(&state, cap.org()).await?,
+        managers,
+        persons: active_persons(&viewer),
         units: reachable_units(&viewer, &cap),
     })
 }
@@ -1561,12 +1524,10 @@ async fn bulk_reassign(
     };
     let from = parse(&form.from, "引継ぎ元の管理者")?;
     let to = parse(&form.to, "引継ぎ先の職員")?;
-    let mut tx = state.db.begin_write().await?;
-    let result =
-        assets::reassign_manager(&mut tx, &cap, &viewer.audit_ctx(), &viewer.tree, from, to)
-            .await
-            .map_err(asset_error)?;
-    tx.commit().await.map_err(mamori_db::DbError::from)?;
+    let result = write(&state, async |tx: &mut AnyConnection| {
+        assets::reassign_manager(tx, &cap, &viewer.audit_ctx(), &viewer.tree, from, to).await
+    })
+    .await?;
     Ok(Redirect::to(&format!(
         "/inventory?manager={to}&notice=reassigned&count={}",
         result.changed.len()
@@ -1598,19 +1559,19 @@ async fn bulk_move(
             })?),
         };
     let ids = resolve_numbers(&state, &cap, &viewer.tree, get("assets")).await?;
-    let mut tx = state.db.begin_write().await?;
-    let result = assets::move_assets(
-        &mut tx,
-        &cap,
-        &viewer.audit_ctx(),
-        &viewer.tree,
-        &ids,
-        to_unit,
-        manager,
-    )
-    .await
-    .map_err(asset_error)?;
-    tx.commit().await.map_err(mamori_db::DbError::from)?;
+    let result = write(&state, async |tx: &mut AnyConnection| {
+        assets::move_assets(
+            tx,
+            &cap,
+            &viewer.audit_ctx(),
+            &viewer.tree,
+            &ids,
+            to_unit,
+            manager,
+        )
+        .await
+    })
+    .await?;
     Ok(Redirect::to(&format!(
         "/inventory?unit={to_unit}&notice=moved&count={}",
         result.changed.len()
