@@ -10,5 +10,7 @@ pub mod org;
 pub mod permission;
 pub mod policy;
 pub mod role;
+pub mod standards;
+pub mod task;
 pub mod text;
 pub mod zone;

@@ -58,11 +58,41 @@ pub enum Action {
     AssetEdit,
     /// Change the register's settings: classification scheme, review interval.
     AssetSettings,
+    /// Edit the standards catalogue (対策基準): clause text, import, article mapping.
+    StandardsEdit,
+    /// Update a control's status and upload its evidence.
+    ControlEdit,
+    /// Approve a policy document version or a review record (the CISO's decision).
+    PolicyApprove,
+    /// See who has and has not acknowledged the policy (遵守の誓約), and remind them.
+    AckReport,
+    /// Create, edit and close self-inspection campaigns (自己点検) and their question sets.
+    InspectionManage,
+    /// Read self-inspection answers and roll-ups, export them.
+    InspectionResults,
+    /// Make audit plans and engagements and assign auditors (監査).
+    AuditPlan,
+    /// Record fieldwork and findings of an engagement one is assigned to.
+    AuditWork,
+    /// Read audit engagements, findings and reports.
+    AuditResultView,
+    /// Plan and update corrective actions and improvement items.
+    CorrectiveEdit,
+    /// Apply for an exception (例外措置), including the emergency path.
+    ExceptionApply,
+    /// Read exception applications and decisions.
+    ExceptionView,
+    /// Approve an exception application as the unit's 情報セキュリティ責任者.
+    ExceptionEndorse,
+    /// Decide an exception (the CISO), with conditions.
+    ExceptionDecide,
+    /// Read policy review records (見直し).
+    ReviewView,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 30] = [
         Action::OrgView,
         Action::UnitEdit,
         Action::PersonEdit,
@@ -78,6 +108,21 @@ impl Action {
         Action::AssetView,
         Action::AssetEdit,
         Action::AssetSettings,
+        Action::StandardsEdit,
+        Action::ControlEdit,
+        Action::PolicyApprove,
+        Action::AckReport,
+        Action::InspectionManage,
+        Action::InspectionResults,
+        Action::AuditPlan,
+        Action::AuditWork,
+        Action::AuditResultView,
+        Action::CorrectiveEdit,
+        Action::ExceptionApply,
+        Action::ExceptionView,
+        Action::ExceptionEndorse,
+        Action::ExceptionDecide,
+        Action::ReviewView,
     ];
 
     /// Stable code (for the audit trail and the API).
@@ -98,6 +143,21 @@ impl Action {
             Action::AssetView => "asset.view",
             Action::AssetEdit => "asset.edit",
             Action::AssetSettings => "asset.settings",
+            Action::StandardsEdit => "standards.edit",
+            Action::ControlEdit => "control.edit",
+            Action::PolicyApprove => "policy.approve",
+            Action::AckReport => "ack.report",
+            Action::InspectionManage => "inspection.manage",
+            Action::InspectionResults => "inspection.results",
+            Action::AuditPlan => "auditing.plan",
+            Action::AuditWork => "auditing.work",
+            Action::AuditResultView => "auditing.results",
+            Action::CorrectiveEdit => "corrective.edit",
+            Action::ExceptionApply => "exception.apply",
+            Action::ExceptionView => "exception.view",
+            Action::ExceptionEndorse => "exception.endorse",
+            Action::ExceptionDecide => "exception.decide",
+            Action::ReviewView => "review.view",
         }
     }
 
@@ -119,6 +179,21 @@ impl Action {
             Action::AssetView => "情報資産の閲覧",
             Action::AssetEdit => "情報資産の編集",
             Action::AssetSettings => "情報資産台帳の設定",
+            Action::StandardsEdit => "対策基準の編集",
+            Action::ControlEdit => "対策の実施状況の更新",
+            Action::PolicyApprove => "ポリシー改定の承認",
+            Action::AckReport => "遵守誓約の状況確認",
+            Action::InspectionManage => "自己点検の実施管理",
+            Action::InspectionResults => "自己点検結果の閲覧",
+            Action::AuditPlan => "監査の計画",
+            Action::AuditWork => "監査の実施",
+            Action::AuditResultView => "監査結果の閲覧",
+            Action::CorrectiveEdit => "改善措置の更新",
+            Action::ExceptionApply => "例外措置の申請",
+            Action::ExceptionView => "例外措置の閲覧",
+            Action::ExceptionEndorse => "例外措置の承認",
+            Action::ExceptionDecide => "例外措置の決定",
+            Action::ReviewView => "見直し記録の閲覧",
         }
     }
 }
@@ -158,6 +233,37 @@ pub fn scope_of(role: Role, action: Action) -> Option<Scope> {
         }
         (A::AssetView, R::SecurityOfficer) => Some(OwnBody),
         (A::AssetView, R::SecurityManager | R::SystemStaff | R::Staff) => Some(OwnUnit),
+        // The yearly cycle (§5, §7–§10). 統括 keeps the standards and procedures; the CISO
+        // decides. Controls, corrective actions and exceptions belong to the unit that owns them.
+        (A::StandardsEdit | A::InspectionManage, R::Ciso | R::ChiefOfficer) => Some(All),
+        (A::ControlEdit | A::CorrectiveEdit, R::Ciso | R::ChiefOfficer) => Some(All),
+        (A::ControlEdit | A::CorrectiveEdit, R::SecurityOfficer) => Some(OwnBody),
+        (A::ControlEdit | A::CorrectiveEdit, R::SecurityManager | R::SystemManager) => {
+            Some(OwnUnit)
+        }
+        (A::PolicyApprove | A::ExceptionDecide, R::Ciso) => Some(All),
+        (
+            A::AckReport | A::InspectionResults | A::AuditResultView | A::ExceptionView,
+            R::Ciso | R::ViceCiso | R::ChiefOfficer,
+        ) => Some(All),
+        (A::InspectionResults | A::AuditResultView | A::ExceptionView, R::Auditor) => Some(All),
+        (
+            A::AckReport | A::InspectionResults | A::AuditResultView | A::ExceptionView,
+            R::SecurityOfficer,
+        ) => Some(OwnBody),
+        (
+            A::AckReport | A::InspectionResults | A::AuditResultView | A::ExceptionView,
+            R::SecurityManager,
+        ) => Some(OwnUnit),
+        (A::ExceptionView, R::SystemManager) => Some(OwnUnit),
+        // Audits are planned under the CISO's order by 統括 or the audit team; only 監査人 do
+        // the fieldwork (and only on engagements they are assigned to, independent of the unit).
+        (A::AuditPlan, R::Ciso | R::ChiefOfficer | R::Auditor) => Some(All),
+        (A::AuditWork, R::Auditor) => Some(All),
+        (A::ExceptionApply, R::ChiefOfficer) => Some(All),
+        (A::ExceptionApply | A::ExceptionEndorse, R::SecurityOfficer) => Some(OwnBody),
+        (A::ExceptionApply, R::SecurityManager | R::SystemManager) => Some(OwnUnit),
+        (A::ReviewView, R::Ciso | R::ViceCiso | R::ChiefOfficer | R::Auditor) => Some(All),
         _ => None,
     }
 }
@@ -251,6 +357,21 @@ pub mod can {
         ViewAssets => AssetView,
         EditAssets => AssetEdit,
         ConfigureAssets => AssetSettings,
+        EditStandards => StandardsEdit,
+        EditControls => ControlEdit,
+        ApprovePolicy => PolicyApprove,
+        ReportAcknowledgements => AckReport,
+        ManageInspections => InspectionManage,
+        ViewInspectionResults => InspectionResults,
+        PlanAudits => AuditPlan,
+        ConductAudits => AuditWork,
+        ViewAuditResults => AuditResultView,
+        EditCorrectiveActions => CorrectiveEdit,
+        ApplyExceptions => ExceptionApply,
+        ViewExceptions => ExceptionView,
+        EndorseExceptions => ExceptionEndorse,
+        DecideExceptions => ExceptionDecide,
+        ViewReviews => ReviewView,
     }
 }
 
@@ -474,6 +595,52 @@ mod tests {
                     Role::SecurityOfficer => Some(OwnBody),
                     Role::SecurityManager | Role::SystemStaff | Role::Staff => Some(OwnUnit),
                 },
+                Action::StandardsEdit | Action::InspectionManage => {
+                    matches!(role, Role::Ciso | Role::ChiefOfficer).then_some(All)
+                }
+                Action::ControlEdit | Action::CorrectiveEdit => match role {
+                    Role::Ciso | Role::ChiefOfficer => Some(All),
+                    Role::SecurityOfficer => Some(OwnBody),
+                    Role::SecurityManager | Role::SystemManager => Some(OwnUnit),
+                    _ => None,
+                },
+                Action::PolicyApprove | Action::ExceptionDecide => {
+                    (role == Role::Ciso).then_some(All)
+                }
+                Action::AckReport => match role {
+                    Role::Ciso | Role::ViceCiso | Role::ChiefOfficer => Some(All),
+                    Role::SecurityOfficer => Some(OwnBody),
+                    Role::SecurityManager => Some(OwnUnit),
+                    _ => None,
+                },
+                Action::InspectionResults | Action::AuditResultView => match role {
+                    Role::Ciso | Role::ViceCiso | Role::ChiefOfficer | Role::Auditor => Some(All),
+                    Role::SecurityOfficer => Some(OwnBody),
+                    Role::SecurityManager => Some(OwnUnit),
+                    _ => None,
+                },
+                Action::ExceptionView => match role {
+                    Role::Ciso | Role::ViceCiso | Role::ChiefOfficer | Role::Auditor => Some(All),
+                    Role::SecurityOfficer => Some(OwnBody),
+                    Role::SecurityManager | Role::SystemManager => Some(OwnUnit),
+                    _ => None,
+                },
+                Action::AuditPlan => {
+                    matches!(role, Role::Ciso | Role::ChiefOfficer | Role::Auditor).then_some(All)
+                }
+                Action::AuditWork => (role == Role::Auditor).then_some(All),
+                Action::ExceptionApply => match role {
+                    Role::ChiefOfficer => Some(All),
+                    Role::SecurityOfficer => Some(OwnBody),
+                    Role::SecurityManager | Role::SystemManager => Some(OwnUnit),
+                    _ => None,
+                },
+                Action::ExceptionEndorse => (role == Role::SecurityOfficer).then_some(OwnBody),
+                Action::ReviewView => matches!(
+                    role,
+                    Role::Ciso | Role::ViceCiso | Role::ChiefOfficer | Role::Auditor
+                )
+                .then_some(All),
             }
         };
         for role in Role::ALL {
