@@ -1604,6 +1604,58 @@ pub async fn manager_counts<P: Permission>(
     Ok(q.fetch_all(db.pool()).await?)
 }
 
+/// The asset register's tasks for `person`: the active assets they manage that break a rule or
+/// are overdue for review (one task each, with a link to the filtered list).
+pub async fn tasks_for(
+    db: &Db,
+    org: i64,
+    person: i64,
+    today: Date,
+) -> DbResult<Vec<mamori_core::task::Task>> {
+    use mamori_core::task::{Task, TaskKind};
+    ensure_checked(db, OrgId(org)).await?;
+    let settings = settings(db, OrgId(org)).await?;
+    let cutoff = review_cutoff(today, settings.review_interval_days);
+    let (violations, overdue, oldest): (Option<i64>, Option<i64>, Option<String>) = sqlx::query_as(
+        "SELECT SUM(CASE WHEN findings <> '' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN last_reviewed IS NULL OR last_reviewed < $3 THEN 1 ELSE 0 END), \
+         MIN(last_reviewed) \
+         FROM asset WHERE org_id = $1 AND manager_id = $2 AND status = 'active'",
+    )
+    .bind(org)
+    .bind(person)
+    .bind(cutoff)
+    .fetch_one(db.pool())
+    .await?;
+    let mut tasks = Vec::new();
+    if let Some(n) = violations.filter(|n| *n > 0) {
+        tasks.push(Task {
+            kind: TaskKind::Fix,
+            title: format!("管理する情報資産 {n} 件の取扱規則違反を是正する"),
+            href: format!("/inventory?manager={person}&violations=any"),
+            due: None,
+        });
+    }
+    if let Some(n) = overdue.filter(|n| *n > 0) {
+        tasks.push(Task {
+            kind: TaskKind::FollowUp,
+            title: format!(
+                "最終確認日から{}日を過ぎた情報資産 {n} 件を確認する",
+                settings.review_interval_days
+            ),
+            href: format!("/inventory?manager={person}&overdue=1"),
+            // Due when the oldest review ran out (today for an asset never reviewed).
+            due: Some(
+                oldest
+                    .and_then(|d| mamori_core::calendar::parse_date(&d).ok())
+                    .map(|d| d + time::Duration::days(settings.review_interval_days))
+                    .map_or(today, |d| d.min(today)),
+            ),
+        });
+    }
+    Ok(tasks)
+}
+
 /// Per-unit counts of what needs doing, within reach.
 pub async fn todo_counts<P: Permission>(
     db: &Db,

@@ -9,11 +9,13 @@ pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod import;
+pub mod mail;
 pub mod migrate;
 pub mod network;
 pub mod org;
 pub mod policy;
 pub mod roster;
+pub mod tasks;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -141,6 +141,36 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "organisation generation also counts changes to persons",
         steps: V5,
     },
+    Migration {
+        version: 11,
+        name: "mail outbox: reminders and notices queued for SMTP delivery",
+        steps: V11,
+    },
+];
+
+/// Mail to persons (reminders of their tasks, notices) is queued here and delivered by the
+/// server's mailer when SMTP is configured; rows are kept after delivery as the record of what
+/// was sent. `kind` + `person_id` + `day` make a daily reminder happen at most once per person.
+const V11: &[Step] = &[
+    Step::Sql(
+        "CREATE TABLE mail_outbox (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            person_id {int} REFERENCES person(id),
+            kind TEXT NOT NULL,
+            day TEXT NOT NULL,
+            to_addr TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            attempts {int} NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT NOT NULL DEFAULT ''
+        )",
+    ),
+    Step::Sql("CREATE INDEX mail_outbox_pending ON mail_outbox (sent_at, next_attempt_at)"),
+    Step::Sql("CREATE INDEX mail_outbox_person_day ON mail_outbox (person_id, kind, day)"),
 ];
 
 /// The web layer keeps each organisation's persons in memory too (lists and counts are then

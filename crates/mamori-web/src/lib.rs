@@ -7,6 +7,7 @@
 pub mod cache;
 pub mod error;
 pub mod features;
+pub mod mailer;
 pub mod password;
 pub mod security;
 pub mod session;
@@ -44,6 +45,10 @@ pub struct AppConfig {
     pub max_body_bytes: usize,
     /// Argon2id memory cost in KiB (tests lower it to stay fast).
     pub argon2_memory_kib: u32,
+    /// Mail delivery, when configured (`--smtp-url`); reminders are queued only then.
+    pub mail: Option<mailer::SmtpSettings>,
+    /// The address users reach the server at, for links in mail.
+    pub public_url: Option<String>,
 }
 
 impl Default for AppConfig {
@@ -57,6 +62,8 @@ impl Default for AppConfig {
             lockout_duration: Duration::from_secs(15 * 60),
             max_body_bytes: 10 * 1024 * 1024,
             argon2_memory_kib: 19 * 1024,
+            mail: None,
+            public_url: None,
         }
     }
 }
@@ -102,6 +109,7 @@ pub fn build(db: Db, config: AppConfig) -> Router {
         .merge(features::roster::router())
         .merge(features::network::router())
         .merge(features::inventory::router())
+        .merge(features::notifications::router())
         .merge(api)
         .merge(features::api::openapi_router(openapi))
         .fallback(error::not_found)

@@ -22,9 +22,12 @@ const MAX_POLICY_BYTES: u64 = 4 * 1024 * 1024;
 
 /// `mamori serve`.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mailer = args.mail.mailer()?;
     let db = startup::open(&args.db).await?;
     let config = AppConfig {
         secure_cookies: args.secure_cookies,
+        mail: mailer.as_ref().map(|m| m.smtp.clone()),
+        public_url: args.mail.public_url.clone(),
         ..AppConfig::default()
     };
     let demo_password = if args.demo {
@@ -48,7 +51,22 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         env!("CARGO_PKG_VERSION")
     );
     tracing::info!(addr = %server.addr, backend = ?db.backend(), "listening");
+    let mail_task = match mailer {
+        Some(settings) => {
+            tracing::info!(host = %settings.smtp.host, port = settings.smtp.port, "mail delivery on");
+            Some(mamori_web::mailer::spawn(db.clone(), settings))
+        }
+        None => {
+            tracing::info!(
+                "mail delivery off (no --smtp-url): tasks are shown on the home page only"
+            );
+            None
+        }
+    };
     server.run(startup::shutdown_signal()).await?;
+    if let Some(task) = mail_task {
+        task.abort();
+    }
     db.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

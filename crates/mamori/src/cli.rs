@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::startup::DbArgs;
-use crate::{admin, assets_cmd, netcheck_cmd, roster_cmd, sanitize_cmd};
+use crate::{admin, assets_cmd, netcheck_cmd, remind_cmd, roster_cmd, sanitize_cmd};
 
 /// mamori (守り): 情報セキュリティポリシーを日々の業務で実現するための管理システム。
 #[derive(Debug, Parser)]
@@ -65,6 +65,13 @@ enum Command {
     Sanitize(sanitize_cmd::SanitizeArgs),
     /// Check a network description against the three-zone rules.
     Netcheck(netcheck_cmd::NetcheckArgs),
+    /// 作業のリマインダーメールを作成・送信する (Queue, and optionally send, task reminders).
+    Remind {
+        #[command(flatten)]
+        args: remind_cmd::RemindArgs,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 /// Options of `mamori serve`.
@@ -84,6 +91,8 @@ pub struct ServeArgs {
     /// Write logs as JSON lines instead of text.
     #[arg(long)]
     pub log_json: bool,
+    #[command(flatten)]
+    pub mail: remind_cmd::MailArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -246,6 +255,12 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Assets(AssetsCommand::Export { args, db }) => {
             let db = crate::startup::open(&db).await?;
             let code = assets_cmd::export(&db, args).await;
+            db.close().await;
+            code
+        }
+        Command::Remind { args, db } => {
+            let db = crate::startup::open(&db).await?;
+            let code = remind_cmd::run(&db, args).await;
             db.close().await;
             code
         }

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod demo;
 pub mod demo_assets;
 pub mod netcheck_cmd;
+pub mod remind_cmd;
 pub mod roster_cmd;
 pub mod sanitize_cmd;
 pub mod startup;

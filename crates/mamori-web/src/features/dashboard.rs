@@ -21,7 +21,24 @@ pub fn router() -> Router<AppState> {
 
 struct Task {
     text: String,
-    href: &'static str,
+    href: String,
+    /// 「回答」「誓約」… for tasks of the yearly cycle; empty for account housekeeping.
+    kind: &'static str,
+    /// 「期限 令和8年5月1日」, or empty.
+    due: String,
+    overdue: bool,
+}
+
+impl Task {
+    fn plain(text: impl Into<String>, href: &str) -> Task {
+        Task {
+            text: text.into(),
+            href: href.to_owned(),
+            kind: "",
+            due: String::new(),
+            overdue: false,
+        }
+    }
 }
 
 struct Count {
@@ -49,21 +66,41 @@ async fn home(State(state): State<AppState>, viewer: Option<Viewer>) -> Result<R
     let today = today_jst();
     let mut tasks = Vec::new();
     if viewer.person.totp_enabled == 0 {
-        tasks.push(Task {
-            text: "二要素認証（確認コード）を登録してください".into(),
-            href: "/account",
-        });
+        tasks.push(Task::plain(
+            "二要素認証（確認コード）を登録してください",
+            "/account",
+        ));
     } else if auth::recovery_codes_left(&state.db, viewer.person.id).await? < 3 {
-        tasks.push(Task {
-            text: "回復コードの残りが少なくなっています。再発行してください".into(),
-            href: "/account",
-        });
+        tasks.push(Task::plain(
+            "回復コードの残りが少なくなっています。再発行してください",
+            "/account",
+        ));
     }
     let policy = mamori_db::policy::current(&state.db, viewer.person.org_id).await?;
     if policy.is_none() {
+        tasks.push(Task::plain(
+            "情報セキュリティポリシーが登録されていません",
+            "/policy",
+        ));
+    }
+    let today_date = mamori_core::calendar::today_jst();
+    for t in mamori_db::tasks::for_person(
+        &state.db,
+        viewer.person.org_id,
+        viewer.person.id,
+        today_date,
+    )
+    .await?
+    {
         tasks.push(Task {
-            text: "情報セキュリティポリシーが登録されていません".into(),
-            href: "/policy",
+            overdue: t.overdue(today_date),
+            due: t
+                .due
+                .map(|d| format!("期限 {}", mamori_core::calendar::format_wareki(d)))
+                .unwrap_or_default(),
+            kind: t.kind.label_ja(),
+            text: t.title,
+            href: t.href,
         });
     }
     let (_, persons) = org::filter_persons(
@@ -172,10 +209,10 @@ async fn network_count(
 ) -> Result<(), AppError> {
     let Some(v) = mamori_db::network::current(&state.db, cap).await? else {
         if viewer.actor.can::<can::EditNetwork>().is_ok() {
-            tasks.push(Task {
-                text: "ネットワーク構成（三層の対策）が登録されていません".into(),
-                href: "/network",
-            });
+            tasks.push(Task::plain(
+                "ネットワーク構成（三層の対策）が登録されていません",
+                "/network",
+            ));
         }
         return Ok(());
     };
@@ -186,10 +223,10 @@ async fn network_count(
             value: i64::try_from(a.report.violations.len()).unwrap_or(i64::MAX),
             href: "/network",
         }),
-        Err(_) => tasks.push(Task {
-            text: "登録されたネットワーク構成を読み取れません。記述を確認してください".into(),
-            href: "/network",
-        }),
+        Err(_) => tasks.push(Task::plain(
+            "登録されたネットワーク構成を読み取れません。記述を確認してください",
+            "/network",
+        )),
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod health;
 pub mod inventory;
 pub mod login;
 pub mod network;
+pub mod notifications;
 pub mod org;
 pub mod policy;
 pub mod roster;

@@ -1068,6 +1068,24 @@ async fn no_route_reveals_another_organisation() {
     // --- 情報資産台帳の取込み・出力: files out and in. ---
     assets_io_probes(&mut p, &other).await;
 
+    // --- Tasks and reminders: the viewer's own work; mail only within the organisation. ---
+    p.clean("/notifications", Send::Page, "/notifications")
+        .await;
+    p.clean(
+        "/notifications/remind",
+        form(&[("scope", "all")]),
+        "/notifications/remind",
+    )
+    .await;
+    p.clean("/api/v1/tasks", api(Method::GET), "/api/v1/tasks")
+        .await;
+    p.clean(
+        "/api/v1/reminders",
+        Send::Api(Method::POST, Some(serde_json::json!({"scope": "all"}))),
+        "/api/v1/reminders",
+    )
+    .await;
+
     p.clean("/logout", form(&[]), "/logout").await;
 
     // --- Every route was tried. ---

@@ -18,6 +18,7 @@ mod common;
 mod isolation;
 mod netcheck_cli;
 mod network;
+mod notify;
 mod roster;
 mod sanitize_cli;
 mod support;
