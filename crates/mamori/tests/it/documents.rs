@@ -46,13 +46,12 @@ const STANDARD_V2: &str = "情報セキュリティ対策基準（例）\n\n2-5 
 
 /// 統括 drafts version 2 of the demo 対策基準 and submits it; the CISO approves it with the
 /// committee's decision; 統括 publishes it. Returns the document id.
-async fn publish_standard_v2(app: &TestApp) -> i64 {
+async fn publish_standard_v2(app: &TestApp, tokatsu: &mut Client, ciso: &mut Client) -> i64 {
     let std = doc_id(app, "情報セキュリティ対策基準").await;
     let doc_page = format!("/documents/{std}");
     let v2 = format!("/documents/{std}/versions/2");
-    let mut tokatsu = app.login("tokatsu").await;
     let r = post(
-        &mut tokatsu,
+        tokatsu,
         &doc_page,
         &format!("{doc_page}/versions"),
         &[("title", "情報セキュリティ対策基準"), ("body", STANDARD_V2), ("note", "研修回数の見直し")],
@@ -60,13 +59,12 @@ async fn publish_standard_v2(app: &TestApp) -> i64 {
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(r.location(), Some(v2.as_str()));
-    let r = post(&mut tokatsu, &v2, &format!("{v2}/submit"), &[]).await;
+    let r = post(tokatsu, &v2, &format!("{v2}/submit"), &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let mut ciso = app.login("ciso").await;
     let page = ciso.get(&v2).await;
     assert!(page.body.contains("承認待ち"), "{}", page.body);
     let r = post(
-        &mut ciso,
+        ciso,
         &v2,
         &format!("{v2}/approve"),
         &[("committee_date", "2026-10-20"), ("committee_ref", "令和8年度第2回委員会")],
@@ -74,7 +72,7 @@ async fn publish_standard_v2(app: &TestApp) -> i64 {
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(status_of(app, std, 2).await, "approved");
-    let r = post(&mut tokatsu, &v2, &format!("{v2}/publish"), &[]).await;
+    let r = post(tokatsu, &v2, &format!("{v2}/publish"), &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(status_of(app, std, 2).await, "published");
     assert_eq!(status_of(app, std, 1).await, "superseded");
@@ -86,7 +84,9 @@ async fn publish_standard_v2(app: &TestApp) -> i64 {
 #[tokio::test]
 async fn publish_then_staff_acknowledge_and_the_rate_follows() {
     let app = TestApp::new().await;
-    let std = publish_standard_v2(&app).await;
+    let mut tokatsu = app.login("tokatsu").await;
+    let mut ciso = app.login("ciso").await;
+    let std = publish_standard_v2(&app, &mut tokatsu, &mut ciso).await;
     let v2 = format!("/documents/{std}/versions/2");
     let version: i64 = sqlx::query_scalar(
         "SELECT id FROM document_version WHERE document_id = $1 AND version_no = 2",
@@ -174,7 +174,6 @@ async fn publish_then_staff_acknowledge_and_the_rate_follows() {
     assert_eq!((mine.acknowledged, mine.active), (2, active));
     assert!(!mine.pending.iter().any(|p| p.login == "somu" || p.login == "somu2"));
 
-    let mut ciso = app.login("ciso").await;
     let acks = ciso.get(&format!("{v2}/acknowledgements")).await;
     assert_eq!(acks.status, StatusCode::OK, "{}", acks.body);
     assert!(acks.by_id("ack-total").unwrap().contains(&format!("2 / {active} 名")), "{}", acks.body);
@@ -262,13 +261,14 @@ async fn a_procedure_is_invisible_to_the_unlisted_and_its_reads_are_audited() {
         .unwrap();
     assert!(who.iter().all(|w| w == "joho"), "{who:?}");
     // A 情報システム管理者 elsewhere is listed by role; the maintainers always read it.
-    for login in ["sysadmin", "tokatsu", "ciso"] {
+    let mut tokatsu = app.login("tokatsu").await;
+    assert_eq!(tokatsu.get(&format!("/documents/{id}")).await.status, StatusCode::OK);
+    for login in ["sysadmin", "ciso"] {
         let mut c = app.login(login).await;
         assert_eq!(c.get(&format!("/documents/{id}")).await.status, StatusCode::OK, "{login}");
     }
 
     // The list changes with the reader list: 統括 adds 総務係, 笠井 now sees it.
-    let mut tokatsu = app.login("tokatsu").await;
     let r = post(
         &mut tokatsu,
         &format!("/documents/{id}"),
@@ -444,7 +444,9 @@ async fn bad_inputs_are_refused_clearly_and_write_nothing() {
 #[tokio::test]
 async fn the_diff_of_japanese_text_marks_the_changed_characters() {
     let app = TestApp::new().await;
-    let std = publish_standard_v2(&app).await;
+    let mut tokatsu = app.login("tokatsu").await;
+    let mut ciso = app.login("ciso").await;
+    let std = publish_standard_v2(&app, &mut tokatsu, &mut ciso).await;
     let mut staff = app.login("somu").await;
     let doc = staff.get(&format!("/documents/{std}")).await;
     assert!(doc.body.contains(&format!("/documents/{std}/diff?from=1&amp;to=2")), "{}", doc.body);
@@ -458,7 +460,6 @@ async fn the_diff_of_japanese_text_marks_the_changed_characters() {
     assert!(r.by_id("diff-summary").unwrap().contains("変更"), "{}", r.body);
     // A version that does not exist is not found; staff never see a draft in a diff.
     assert_eq!(staff.get(&format!("/documents/{std}/diff?from=1&to=9")).await.status, StatusCode::NOT_FOUND);
-    let mut tokatsu = app.login("tokatsu").await;
     post(&mut tokatsu, &format!("/documents/{std}"), &format!("/documents/{std}/versions"), &[("title", "対策基準"), ("body", "草案の文。")]).await;
     assert_eq!(staff.get(&format!("/documents/{std}/diff?from=2&to=3")).await.status, StatusCode::NOT_FOUND);
     assert_eq!(tokatsu.get(&format!("/documents/{std}/diff?from=2&to=3")).await.status, StatusCode::OK);
@@ -467,8 +468,9 @@ async fn the_diff_of_japanese_text_marks_the_changed_characters() {
 #[tokio::test]
 async fn a_review_goes_from_its_inputs_to_the_cisos_approval() {
     let app = TestApp::new().await;
-    let std = publish_standard_v2(&app).await;
     let mut tokatsu = app.login("tokatsu").await;
+    let mut ciso = app.login("ciso").await;
+    let std = publish_standard_v2(&app, &mut tokatsu, &mut ciso).await;
     let r = post(
         &mut tokatsu,
         "/reviews",
@@ -510,7 +512,6 @@ async fn a_review_goes_from_its_inputs_to_the_cisos_approval() {
         .await
         .unwrap();
     assert!(tasks.iter().any(|t| t.href == path && t.kind == mamori_core::task::TaskKind::Approve), "{tasks:?}");
-    let mut ciso = app.login("ciso").await;
     let r = post(&mut ciso, &path, &path, &[("action", "approve"), ("note", "了承")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let page = ciso.get(&path).await;
