@@ -36,7 +36,9 @@ pub struct PolicyVersion {
     pub created_by: Option<i64>,
     /// When.
     pub created_at: String,
-    /// Approval state of the version ([`mamori_core::document::VersionStatus::code`]).
+    /// Approval state of the version ([`mamori_core::document::VersionStatus::code`]); empty
+    /// when read from `policy_version` alone.
+    #[sqlx(default)]
     pub status: String,
 }
 
