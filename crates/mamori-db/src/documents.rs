@@ -790,6 +790,12 @@ pub async fn touch_policy_draft(
     Ok(())
 }
 
+/// A value set by a transition (PostgreSQL wants each typed as its column).
+enum Bind {
+    Person(Option<i64>),
+    Text(Option<String>),
+}
+
 async fn transition(
     conn: &mut AnyConnection,
     org: i64,
@@ -797,7 +803,7 @@ async fn transition(
     from: VersionStatus,
     to: VersionStatus,
     set: &str,
-    binds: &[Option<String>],
+    binds: Vec<Bind>,
 ) -> DocResult<()> {
     // `set` is one of this module's fixed fragments with placeholders from $4 on.
     let sql = format!(
@@ -809,7 +815,10 @@ async fn transition(
         .bind(org)
         .bind(version_id);
     for b in binds {
-        q = q.bind(b.clone());
+        q = match b {
+            Bind::Person(p) => q.bind(p),
+            Bind::Text(t) => q.bind(t),
+        };
     }
     let done = q.execute(&mut *conn).await?;
     if done.rows_affected() == 1 {
@@ -853,7 +862,7 @@ pub async fn submit(
         VersionStatus::Draft,
         VersionStatus::Submitted,
         ", submitted_by = $4, submitted_at = $5, updated_at = $5",
-        &[ctx.actor_id.map(|a| a.to_string()), Some(now)],
+        vec![Bind::Person(ctx.actor_id), Bind::Text(Some(now))],
     )
     .await?;
     audit::append(conn, ctx.entry("document.version.submit", "document_version", version_id))
@@ -895,11 +904,11 @@ pub async fn approve(
         VersionStatus::Submitted,
         VersionStatus::Approved,
         ", approved_by = $4, approved_at = $5, committee_date = $6, committee_ref = $7, updated_at = $5",
-        &[
-            Some(cap.actor().0.to_string()),
-            Some(now),
-            date.clone(),
-            Some(reference.clone()),
+        vec![
+            Bind::Person(Some(cap.actor().0)),
+            Bind::Text(Some(now)),
+            Bind::Text(date.clone()),
+            Bind::Text(Some(reference.clone())),
         ],
     )
     .await?;
@@ -931,7 +940,7 @@ pub async fn return_to_draft(
         VersionStatus::Submitted,
         VersionStatus::Draft,
         ", submitted_by = NULL, submitted_at = NULL, updated_at = $4",
-        &[Some(now_text())],
+        vec![Bind::Text(Some(now_text()))],
     )
     .await?;
     let mut entry = ctx.entry("document.version.return", "document_version", version_id);
@@ -983,7 +992,7 @@ async fn put_in_force(
         from,
         VersionStatus::Published,
         ", published_by = $4, published_at = $5, updated_at = $5",
-        &[ctx.actor_id.map(|a| a.to_string()), Some(now.clone())],
+        vec![Bind::Person(ctx.actor_id), Bind::Text(Some(now.clone()))],
     )
     .await?;
     let old: Vec<i64> = sqlx::query_scalar(
