@@ -94,15 +94,11 @@ fn script<T: PartialEq>(a: &[T], b: &[T]) -> Vec<Op> {
     let a_mid = a_rest.get(..a_rest.len() - suffix).unwrap_or_default();
     let b_mid = b_rest.get(..b_rest.len() - suffix).unwrap_or_default();
     let mut ops: Vec<Op> = (0..prefix).map(|i| Op::Equal(i, i)).collect();
-    ops.extend(
-        middle(a_mid, b_mid)
-            .into_iter()
-            .map(|op| match op {
-                Op::Equal(i, j) => Op::Equal(i + prefix, j + prefix),
-                Op::Delete(i) => Op::Delete(i + prefix),
-                Op::Insert(j) => Op::Insert(j + prefix),
-            }),
-    );
+    ops.extend(middle(a_mid, b_mid).into_iter().map(|op| match op {
+        Op::Equal(i, j) => Op::Equal(i + prefix, j + prefix),
+        Op::Delete(i) => Op::Delete(i + prefix),
+        Op::Insert(j) => Op::Insert(j + prefix),
+    }));
     let (a_end, b_end) = (prefix + a_mid.len(), prefix + b_mid.len());
     ops.extend((0..suffix).map(|k| Op::Equal(a_end + k, b_end + k)));
     ops
@@ -301,7 +297,8 @@ mod tests {
     #[test]
     fn a_changed_japanese_line_marks_only_the_changed_characters() {
         let old = "第5 職員等の遵守義務\n職員等は、ポリシーを遵守しなければならない。\n以上";
-        let new = "第5 職員等の遵守義務\n職員等は、ポリシー及び実施手順を遵守しなければならない。\n以上";
+        let new =
+            "第5 職員等の遵守義務\n職員等は、ポリシー及び実施手順を遵守しなければならない。\n以上";
         let d = diff(old, new);
         assert_eq!(d.rows.len(), 3);
         let row = &d.rows[1];
@@ -321,7 +318,10 @@ mod tests {
     fn removed_and_added_lines_are_told_apart() {
         let d = diff("一\n二\n三\n", "一\n三\n四\n");
         let ops: Vec<LineOp> = d.rows.iter().map(|r| r.op).collect();
-        assert_eq!(ops, [LineOp::Same, LineOp::Removed, LineOp::Same, LineOp::Added]);
+        assert_eq!(
+            ops,
+            [LineOp::Same, LineOp::Removed, LineOp::Same, LineOp::Added]
+        );
         assert_eq!(d.rows[1].old_no, Some(2));
         assert_eq!(d.rows[3].new_no, Some(3));
         assert!(diff("同じ\n", "同じ\n").is_unchanged());

@@ -310,7 +310,10 @@ pub struct Level(u8);
 impl Level {
     /// A level from 1–3.
     pub fn new(n: i64) -> Option<Level> {
-        u8::try_from(n).ok().filter(|n| (1..=3).contains(n)).map(Level)
+        u8::try_from(n)
+            .ok()
+            .filter(|n| (1..=3).contains(n))
+            .map(Level)
     }
 
     /// The number.
@@ -385,7 +388,10 @@ mod tests {
         let twice = S::Published.next_allowed(Step::Publish).unwrap_err();
         assert!(twice.to_string().contains("既に公開"), "{twice}");
         let unsubmitted = S::Draft.next_allowed(Step::Approve).unwrap_err();
-        assert!(unsubmitted.to_string().contains("承認申請"), "{unsubmitted}");
+        assert!(
+            unsubmitted.to_string().contains("承認申請"),
+            "{unsubmitted}"
+        );
     }
 
     #[test]

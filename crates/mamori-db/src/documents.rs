@@ -16,9 +16,7 @@ use mamori_core::document::{
     DocKind, Level, ReaderRule, ReviewSource, ReviewStatus, Step, StepRefused, VersionStatus,
 };
 use mamori_core::org::{OrgId, PersonId, UnitId};
-use mamori_core::permission::{
-    Actor, Capability, DutyConflict, Reach, can, check_approver,
-};
+use mamori_core::permission::{Actor, Capability, DutyConflict, Reach, can, check_approver};
 use mamori_core::role::Role;
 use mamori_core::task::{Task, TaskKind};
 use serde::Serialize;
@@ -239,20 +237,27 @@ pub async fn list(
     let needle = q.map(mamori_core::text::fold).filter(|s| !s.is_empty());
     let mut out: Vec<DocumentRow> = docs
         .into_iter()
-        .filter(|d| visible(d, readers.get(&d.id).map_or(&[][..], Vec::as_slice), actor, tree))
+        .filter(|d| {
+            visible(
+                d,
+                readers.get(&d.id).map_or(&[][..], Vec::as_slice),
+                actor,
+                tree,
+            )
+        })
         .filter(|d| {
             needle
                 .as_ref()
                 .is_none_or(|n| mamori_core::text::fold(&d.title).contains(n.as_str()))
         })
         .map(|d| {
-            let mine = states.iter().filter(|s| s.0 == d.id);
+            let mut mine = states.iter().filter(|s| s.0 == d.id);
             let published = mine
                 .clone()
                 .filter(|s| s.2 == VersionStatus::Published.code())
                 .map(|s| s.1)
                 .next_back();
-            let latest = mine.last().map(|s| (s.1, s.2.clone()));
+            let latest = mine.next_back().map(|s| (s.1, s.2.clone()));
             DocumentRow {
                 document: d,
                 published,
@@ -358,7 +363,8 @@ pub async fn version(db: &Db, org: i64, document: i64, no: i64) -> DbResult<Vers
 
 /// One version by id.
 pub async fn version_by_id(db: &Db, org: i64, id: i64) -> DbResult<Version> {
-    let sql = format!("SELECT {VERSION_COLUMNS} FROM document_version WHERE org_id = $1 AND id = $2");
+    let sql =
+        format!("SELECT {VERSION_COLUMNS} FROM document_version WHERE org_id = $1 AND id = $2");
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(org)
         .bind(id)
@@ -368,7 +374,8 @@ pub async fn version_by_id(db: &Db, org: i64, id: i64) -> DbResult<Version> {
 }
 
 async fn version_in(conn: &mut AnyConnection, org: i64, id: i64) -> DbResult<Version> {
-    let sql = format!("SELECT {VERSION_COLUMNS} FROM document_version WHERE org_id = $1 AND id = $2");
+    let sql =
+        format!("SELECT {VERSION_COLUMNS} FROM document_version WHERE org_id = $1 AND id = $2");
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(org)
         .bind(id)
@@ -492,7 +499,9 @@ fn check_readers(tree: &UnitTree, readers: &[ReaderRule]) -> DocResult<()> {
         }
     }
     if readers.len() > 200 {
-        return Err(DocError::Invalid("閲覧者の指定が多すぎます（上限は200）".into()));
+        return Err(DocError::Invalid(
+            "閲覧者の指定が多すぎます（上限は200）".into(),
+        ));
     }
     Ok(())
 }
@@ -571,14 +580,12 @@ async fn insert_version(
 ) -> DocResult<i64> {
     let no = match policy_version_id {
         Some((_, n)) => n,
-        None => {
-            sqlx::query_scalar(
-                "SELECT COALESCE(MAX(version_no), 0) + 1 FROM document_version WHERE document_id = $1",
-            )
-            .bind(document)
-            .fetch_one(&mut *conn)
-            .await?
-        }
+        None => sqlx::query_scalar(
+            "SELECT COALESCE(MAX(version_no), 0) + 1 FROM document_version WHERE document_id = $1",
+        )
+        .bind(document)
+        .fetch_one(&mut *conn)
+        .await?,
     };
     let now = now_text();
     let id: i64 = sqlx::query_scalar(
@@ -598,7 +605,8 @@ async fn insert_version(
     .fetch_one(&mut *conn)
     .await?;
     let mut entry = ctx.entry("document.version.create", "document_version", id);
-    entry.after = Some(json!({"document_id": document, "version_no": no, "title": title, "note": note}));
+    entry.after =
+        Some(json!({"document_id": document, "version_no": no, "title": title, "note": note}));
     audit::append(conn, entry).await?;
     Ok(no)
 }
@@ -699,7 +707,9 @@ pub async fn attach_policy_version(
         .fetch_one(&mut *conn)
         .await?;
         let mut entry = ctx.entry("document.version.create", "document_version", id);
-        entry.after = Some(json!({"document_id": document, "version_no": version_no, "title": title, "note": note}));
+        entry.after = Some(
+            json!({"document_id": document, "version_no": version_no, "title": title, "note": note}),
+        );
         audit::append(conn, entry).await?;
         put_in_force(conn, org, &ctx, id, document, "draft").await?;
         Ok(document)
@@ -786,7 +796,11 @@ pub async fn touch_policy_draft(
         let v = version_in(conn, org, version_id).await?;
         v.status().next_allowed(Step::Edit)?;
     }
-    audit::append(conn, ctx.entry("document.version.edit", "document_version", version_id)).await?;
+    audit::append(
+        conn,
+        ctx.entry("document.version.edit", "document_version", version_id),
+    )
+    .await?;
     Ok(())
 }
 
@@ -850,9 +864,7 @@ pub async fn submit(
     let v = version_in(conn, org, version_id).await?;
     v.status().next_allowed(Step::Submit)?;
     if v.policy_version_id.is_none() && v.body.trim().is_empty() {
-        return Err(DocError::Invalid(
-            "本文が空の版は承認申請できません".into(),
-        ));
+        return Err(DocError::Invalid("本文が空の版は承認申請できません".into()));
     }
     let now = now_text();
     transition(
@@ -865,8 +877,11 @@ pub async fn submit(
         vec![Bind::Person(ctx.actor_id), Bind::Text(Some(now))],
     )
     .await?;
-    audit::append(conn, ctx.entry("document.version.submit", "document_version", version_id))
-        .await?;
+    audit::append(
+        conn,
+        ctx.entry("document.version.submit", "document_version", version_id),
+    )
+    .await?;
     Ok(())
 }
 
@@ -1134,7 +1149,9 @@ pub struct UnitRate {
 impl UnitRate {
     /// The rate in percent, rounded down (100 when nobody is there).
     pub fn percent(&self) -> i64 {
-        (self.acknowledged * 100).checked_div(self.active).unwrap_or(100)
+        (self.acknowledged * 100)
+            .checked_div(self.active)
+            .unwrap_or(100)
     }
 }
 
@@ -1183,7 +1200,9 @@ pub struct VersionAck {
 impl VersionAck {
     /// The rate within the reach, in percent (100 when nobody is there).
     pub fn percent(&self) -> i64 {
-        (self.acknowledged * 100).checked_div(self.active).unwrap_or(100)
+        (self.acknowledged * 100)
+            .checked_div(self.active)
+            .unwrap_or(100)
     }
 }
 
@@ -1268,7 +1287,11 @@ pub async fn version_ack(
         }
     }
     let order = tree_order(tree);
-    let position: HashMap<i64, usize> = order.iter().enumerate().map(|(i, (u, _))| (*u, i)).collect();
+    let position: HashMap<i64, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, (u, _))| (*u, i))
+        .collect();
     pending.sort_by_key(|p| position.get(&p.unit_id).copied().unwrap_or(usize::MAX));
     let units = order
         .into_iter()
@@ -1323,9 +1346,7 @@ pub async fn remind(
     let org = cap.org().0;
     let v = version_in(conn, org, version_id).await?;
     if v.status() != VersionStatus::Published {
-        return Err(DocError::Invalid(
-            "督促できるのは公開中の版だけです".into(),
-        ));
+        return Err(DocError::Invalid("督促できるのは公開中の版だけです".into()));
     }
     let state = version_ack(db, org, tree, version_id, cap.reach()).await?;
     let now = now_text();
@@ -1341,7 +1362,11 @@ pub async fn remind(
         .bind(&now)
         .execute(&mut *conn)
         .await?;
-        let mut entry = ctx.entry("document.acknowledge.remind", "document_version", version_id);
+        let mut entry = ctx.entry(
+            "document.acknowledge.remind",
+            "document_version",
+            version_id,
+        );
         entry.unit_id = Some(p.unit_id);
         entry.after = Some(json!({"person_id": p.person_id}));
         entries.push(entry);
@@ -1403,7 +1428,10 @@ pub async fn tasks_for(db: &Db, org: i64, person: i64, today: Date) -> DbResult<
         if acknowledged_at(db, v.id, person).await?.is_none() {
             tasks.push(Task {
                 kind: TaskKind::Acknowledge,
-                title: format!("「{}」第{}版を読み、遵守を誓約する", doc.title, v.version_no),
+                title: format!(
+                    "「{}」第{}版を読み、遵守を誓約する",
+                    doc.title, v.version_no
+                ),
                 href: format!("/documents/{}/versions/{}", doc.id, v.version_no),
                 due: published_date(&v).map(|d| d + time::Duration::days(ACK_DAYS)),
             });
@@ -1782,7 +1810,8 @@ pub async fn add_review_threat(
     .execute(&mut *conn)
     .await?;
     let mut entry = ctx.entry("review.threat.add", "review", id);
-    entry.after = Some(json!({"threat": threat, "likelihood": likelihood.get(), "impact": impact.get()}));
+    entry.after =
+        Some(json!({"threat": threat, "likelihood": likelihood.get(), "impact": impact.get()}));
     audit::append(conn, entry).await?;
     Ok(())
 }
@@ -1816,7 +1845,9 @@ pub async fn link_review_output(
     .fetch_optional(&mut *conn)
     .await?;
     let Some(version) = version else {
-        return Err(DocError::Invalid("指定された文書の版が見つかりません".into()));
+        return Err(DocError::Invalid(
+            "指定された文書の版が見つかりません".into(),
+        ));
     };
     sqlx::query(
         "INSERT INTO review_output (org_id, review_id, version_id) VALUES ($1, $2, $3) ON CONFLICT (review_id, version_id) DO NOTHING",

@@ -8,13 +8,13 @@
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod documents;
 pub mod import;
 pub mod migrate;
 pub mod network;
 pub mod org;
 pub mod policy;
 pub mod roster;
-pub mod documents;
 
 use std::str::FromStr;
 use std::time::Duration;

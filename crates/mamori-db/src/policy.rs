@@ -44,7 +44,8 @@ pub struct PolicyVersion {
 
 const COLUMNS: &str = "p.id, p.org_id, p.version_no, p.title, p.adopted_on, p.source, p.content_json, p.note, \
      p.created_by, p.created_at, COALESCE(d.status, 'published') AS status";
-const FROM: &str = "FROM policy_version p LEFT JOIN document_version d ON d.policy_version_id = p.id";
+const FROM: &str =
+    "FROM policy_version p LEFT JOIN document_version d ON d.policy_version_id = p.id";
 
 /// The version of an organisation's policy in force (published).
 pub async fn current(db: &Db, org: i64) -> DbResult<Option<PolicyVersion>> {

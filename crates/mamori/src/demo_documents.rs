@@ -75,12 +75,12 @@ pub async fn load(db: &Db, org_id: i64, today: &str) -> anyhow::Result<()> {
 
     let mut tx = db.begin_write().await?;
     let publish = async |tx: &mut mamori_db::AnyConnection,
-                             kind: DocKind,
-                             title: &str,
-                             summary: &str,
-                             body: &str,
-                             readers: Vec<ReaderRule>,
-                             finish: bool|
+                         kind: DocKind,
+                         title: &str,
+                         summary: &str,
+                         body: &str,
+                         readers: Vec<ReaderRule>,
+                         finish: bool|
            -> anyhow::Result<i64> {
         let id = documents::create(
             tx,
@@ -227,8 +227,14 @@ pub async fn load(db: &Db, org_id: i64, today: &str) -> anyhow::Result<()> {
     .await?;
     documents::link_review_output(&mut tx, &edit, &t_ctx, review, standard, 1).await?;
     documents::submit_review(&mut tx, &edit, &t_ctx, review).await?;
-    documents::approve_review(&mut tx, &approve, &c_ctx, review, "決定事項のとおり改める。")
-        .await?;
+    documents::approve_review(
+        &mut tx,
+        &approve,
+        &c_ctx,
+        review,
+        "決定事項のとおり改める。",
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

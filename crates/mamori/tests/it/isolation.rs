@@ -1866,11 +1866,16 @@ async fn documents_probes(p: &mut Prober<'_>, other: &OtherOrg) {
     // law, but it is not shown on this one).
     p.clean("/public/policy", Send::Page, "/public/policy?org=kyonan")
         .await;
-    p.clean("/api/v1/documents", get(), "/api/v1/documents").await;
+    p.clean("/api/v1/documents", get(), "/api/v1/documents")
+        .await;
     p.clean("/api/v1/reviews", get(), "/api/v1/reviews").await;
     p.clean(
         "/documents",
-        form(&[("kind", "standard"), ("title", "分離の試験"), ("body", "本文")]),
+        form(&[
+            ("kind", "standard"),
+            ("title", "分離の試験"),
+            ("body", "本文"),
+        ]),
         "/documents",
     )
     .await;
@@ -1900,7 +1905,11 @@ async fn documents_probes(p: &mut Prober<'_>, other: &OtherOrg) {
                 form(&[("title", "鷲見"), ("body", "1. 目的\n本文\n")]),
                 "/versions",
             ),
-            ("/documents/{id}/readers", form(&[("readers", "staff")]), "/readers"),
+            (
+                "/documents/{id}/readers",
+                form(&[("readers", "staff")]),
+                "/readers",
+            ),
             ("/api/v1/documents/{id}", get(), ""),
             ("/api/v1/documents/{id}/versions/{n}", get(), "/versions/1"),
             (
@@ -1928,10 +1937,23 @@ async fn documents_probes(p: &mut Prober<'_>, other: &OtherOrg) {
             )
             .await;
         }
-        for step in ["edit", "submit", "approve", "return", "publish", "acknowledge", "remind"] {
+        for step in [
+            "edit",
+            "submit",
+            "approve",
+            "return",
+            "publish",
+            "acknowledge",
+            "remind",
+        ] {
             p.hidden(
                 "/documents/{id}/versions/{n}/{step}",
-                form(&[("pledge", "1"), ("reason", "鷲見"), ("title", "鷲見"), ("body", "鷲見")]),
+                form(&[
+                    ("pledge", "1"),
+                    ("reason", "鷲見"),
+                    ("title", "鷲見"),
+                    ("body", "鷲見"),
+                ]),
                 &format!("/documents/{id}/versions/1/{step}"),
                 &format!("/documents/{MISSING}/versions/1/{step}"),
                 StatusCode::NOT_FOUND,

@@ -105,8 +105,10 @@ async fn get_document(
     } else {
         Vec::new()
     };
-    Ok(Json(json!({"id": d.id, "kind": d.kind, "title": d.title, "summary": d.summary,
-        "readers": readers, "versions": versions})))
+    Ok(Json(
+        json!({"id": d.id, "kind": d.kind, "title": d.title, "summary": d.summary,
+        "readers": readers, "versions": versions}),
+    ))
 }
 
 /// One version with its text (a read of a 実施手順 is audited).
@@ -167,19 +169,28 @@ async fn version_acknowledgements(
     let units: Vec<Value> = ack
         .units
         .iter()
-        .map(|u| json!({"unit_id": u.unit_id, "name": u.name, "depth": u.depth,
-            "acknowledged": u.acknowledged, "active": u.active, "percent": u.percent()}))
+        .map(|u| {
+            json!({"unit_id": u.unit_id, "name": u.name, "depth": u.depth,
+            "acknowledged": u.acknowledged, "active": u.active, "percent": u.percent()})
+        })
         .collect();
-    Ok(Json(json!({"document_id": ack.document_id, "version_no": ack.version_no,
+    Ok(Json(
+        json!({"document_id": ack.document_id, "version_no": ack.version_no,
         "acknowledged": ack.acknowledged, "active": ack.active, "percent": ack.percent(),
-        "units": units, "pending": ack.pending})))
+        "units": units, "pending": ack.pending}),
+    ))
 }
 
 /// Review records (見直し).
 #[utoipa::path(get, path = "/api/v1/reviews", tag = "documents", responses((status = 200, description = "見直しの記録"), (status = 403, description = "権限がない")))]
-async fn list_reviews(State(state): State<AppState>, viewer: Viewer) -> Result<Json<Value>, AppError> {
+async fn list_reviews(
+    State(state): State<AppState>,
+    viewer: Viewer,
+) -> Result<Json<Value>, AppError> {
     let cap = viewer.can::<can::ViewReviews>(&state).await?;
-    Ok(Json(json!({"items": documents::reviews(&state.db, &cap).await?})))
+    Ok(Json(
+        json!({"items": documents::reviews(&state.db, &cap).await?}),
+    ))
 }
 
 /// One review record with its inputs, threats and the document versions it produced.
@@ -195,10 +206,15 @@ async fn get_review(
     let view = viewer.can::<can::ViewPolicy>(&state).await?;
     let mut outputs = Vec::new();
     for (doc, title, n) in &full.outputs {
-        if documents::get(&state.db, &view, &viewer.actor, &viewer.tree, *doc).await.is_ok() {
+        if documents::get(&state.db, &view, &viewer.actor, &viewer.tree, *doc)
+            .await
+            .is_ok()
+        {
             outputs.push(json!({"document_id": doc, "title": title, "version_no": n}));
         }
     }
-    Ok(Json(json!({"review": full.review, "inputs": full.inputs, "threats": full.threats,
-        "outputs": outputs})))
+    Ok(Json(
+        json!({"review": full.review, "inputs": full.inputs, "threats": full.threats,
+        "outputs": outputs}),
+    ))
 }

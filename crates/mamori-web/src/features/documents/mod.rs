@@ -21,9 +21,9 @@ use mamori_core::document::{DocKind, ReaderRule, VersionStatus};
 use mamori_core::org::UnitId;
 use mamori_core::permission::{Capability, can};
 use mamori_core::role::Role;
-use mamori_db::{AnyConnection, DbError};
 use mamori_db::documents::{self, DocError, Document, Version};
 use mamori_db::org::UnitTree;
+use mamori_db::{AnyConnection, DbError};
 use serde::Deserialize;
 
 use crate::session::{CsrfForm, Viewer};
@@ -40,7 +40,10 @@ pub fn router() -> Router<AppState> {
         .route("/documents/{id}/diff", get(diff_page))
         .route("/documents/{id}/versions/{n}", get(show_version))
         .route("/documents/{id}/versions/{n}/download", get(download))
-        .route("/documents/{id}/versions/{n}/acknowledgements", get(acks_page))
+        .route(
+            "/documents/{id}/versions/{n}/acknowledgements",
+            get(acks_page),
+        )
         .route("/documents/{id}/versions/{n}/{step}", post(version_step))
         .route("/public/policy", get(public_policy))
         .merge(review::router())
@@ -96,7 +99,8 @@ pub(crate) async fn load(
 
 /// Whether the viewer maintains or approves documents (sees drafts).
 pub(crate) fn sees_drafts(viewer: &Viewer) -> bool {
-    viewer.actor.can::<can::EditPolicy>().is_ok() || viewer.actor.can::<can::ApprovePolicy>().is_ok()
+    viewer.actor.can::<can::EditPolicy>().is_ok()
+        || viewer.actor.can::<can::ApprovePolicy>().is_ok()
 }
 
 /// A version the viewer may read: drafts only for maintainers and the CISO.
@@ -138,7 +142,9 @@ pub(crate) async fn record_read(
         let mut entry = viewer
             .audit_ctx()
             .entry("document.read", "document_version", v.id);
-        entry.after = Some(serde_json::json!({"document_id": doc.id, "version_no": v.version_no, "via": how}));
+        entry.after = Some(
+            serde_json::json!({"document_id": doc.id, "version_no": v.version_no, "via": how}),
+        );
         viewer.record(state, entry).await?;
     }
     Ok(())
@@ -155,7 +161,13 @@ fn status_label(code: &str) -> &'static str {
 fn person_name(viewer: &Viewer, id: Option<i64>) -> String {
     id.and_then(|id| viewer.snapshot.persons.iter().find(|p| p.id == id))
         .map(|p| p.name.clone())
-        .unwrap_or_else(|| if id.is_none() { String::new() } else { "（不明）".into() })
+        .unwrap_or_else(|| {
+            if id.is_none() {
+                String::new()
+            } else {
+                "（不明）".into()
+            }
+        })
 }
 
 /// Reads a reader list written one entry per line: a unit code, a role (code or Japanese
@@ -195,7 +207,11 @@ pub(crate) fn readers_text(tree: &UnitTree, rules: &[ReaderRule]) -> String {
         .map(|r| {
             let unit = r.unit.and_then(|u| tree.get(u.0)).map(|u| u.code.clone());
             let role = r.role.map(|r| r.code().to_owned());
-            [unit, role].into_iter().flatten().collect::<Vec<_>>().join(" ")
+            [unit, role]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ")
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -205,7 +221,9 @@ fn readers_labels(tree: &UnitTree, rules: &[ReaderRule]) -> Vec<String> {
     rules
         .iter()
         .map(|r| {
-            let unit = r.unit.map(|u| format!("{}（以下の組織を含む）", tree.full_name(u.0)));
+            let unit = r
+                .unit
+                .map(|u| format!("{}（以下の組織を含む）", tree.full_name(u.0)));
             let role = r.role.map(|r| r.label_ja().to_owned());
             match (unit, role) {
                 (Some(u), Some(r)) => format!("{u}の{r}"),
@@ -259,7 +277,10 @@ async fn list(
             id: r.document.id,
             kind: kind_label(&r.document.kind),
             title: r.document.title,
-            published: r.published.map(|n| format!("第{n}版")).unwrap_or_else(|| "未公開".into()),
+            published: r
+                .published
+                .map(|n| format!("第{n}版"))
+                .unwrap_or_else(|| "未公開".into()),
             latest: r
                 .latest
                 .map(|(n, s)| format!("第{n}版（{}）", status_label(&s)))
@@ -311,7 +332,10 @@ async fn create(
     };
     let ctx = viewer.audit_ctx();
     let tree = viewer.tree.clone();
-    let id = write(&state, async |c: &mut AnyConnection| documents::create(c, &cap, &ctx, &tree, &input).await).await?;
+    let id = write(&state, async |c: &mut AnyConnection| {
+        documents::create(c, &cap, &ctx, &tree, &input).await
+    })
+    .await?;
     Ok(Redirect::to(&format!("/documents/{id}/versions/1")).into_response())
 }
 
@@ -367,7 +391,11 @@ async fn show_document(
             n: v.version_no,
             title: v.title.clone(),
             status: status_label(&v.status),
-            published: v.published_at.as_deref().map(datetime_ja).unwrap_or_default(),
+            published: v
+                .published_at
+                .as_deref()
+                .map(datetime_ja)
+                .unwrap_or_default(),
             note: v.note.clone(),
         })
         .collect();
@@ -381,7 +409,10 @@ async fn show_document(
         basic: kind == Some(DocKind::BasicPolicy),
         readers: readers_labels(&viewer.tree, &rules),
         readers_text: readers_text(&viewer.tree, &rules),
-        latest_title: shown.first().map(|v| v.title.clone()).unwrap_or_else(|| d.title.clone()),
+        latest_title: shown
+            .first()
+            .map(|v| v.title.clone())
+            .unwrap_or_else(|| d.title.clone()),
         d,
         versions,
         can_edit: viewer.actor.can::<can::EditPolicy>().is_ok(),
@@ -494,7 +525,8 @@ async fn show_version(
     record_read(&state, &viewer, &d, &v, "page").await?;
     let kind = d.kind();
     let status = v.status();
-    let needs_ack = kind.is_some_and(DocKind::needs_acknowledgement) && status == VersionStatus::Published;
+    let needs_ack =
+        kind.is_some_and(DocKind::needs_acknowledgement) && status == VersionStatus::Published;
     let acknowledged = if needs_ack {
         documents::acknowledged_at(&state.db, v.id, viewer.person.id)
             .await?
@@ -505,7 +537,9 @@ async fn show_version(
     let prev = documents::versions(&state.db, d.org_id, d.id)
         .await?
         .into_iter()
-        .filter(|o| o.version_no < v.version_no && (o.status().was_published() || sees_drafts(&viewer)))
+        .filter(|o| {
+            o.version_no < v.version_no && (o.status().was_published() || sees_drafts(&viewer))
+        })
         .map(|o| o.version_no)
         .next();
     let stamp = |who: Option<i64>, at: &Option<String>| match at {
@@ -513,7 +547,11 @@ async fn show_version(
         None => String::new(),
     };
     page(&VersionPage {
-        layout: Layout::new(&viewer, format!("{} 第{}版", d.title, v.version_no), "/documents"),
+        layout: Layout::new(
+            &viewer,
+            format!("{} 第{}版", d.title, v.version_no),
+            "/documents",
+        ),
         kind: kind_label(&d.kind),
         status: status.label_ja(),
         text,
@@ -549,7 +587,10 @@ async fn download(
     let v = load_version(&state, &viewer, &d, n).await?;
     let text = version_text(&state, &v).await?;
     record_read(&state, &viewer, &d, &v, "download").await?;
-    let disposition = format!("attachment; filename=\"document-{}-v{}.txt\"", d.id, v.version_no);
+    let disposition = format!(
+        "attachment; filename=\"document-{}-v{}.txt\"",
+        d.id, v.version_no
+    );
     Ok((
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
@@ -592,18 +633,24 @@ async fn version_step(
         "edit" => {
             let cap = viewer.can::<can::EditPolicy>(&state).await?;
             if d.kind() == Some(DocKind::BasicPolicy) {
-                super::policy::replace_draft_text(&state, &viewer, &cap, &v, &form.body, &form.note)
-                    .await?;
+                super::policy::replace_draft_text(
+                    &state, &viewer, &cap, &v, &form.body, &form.note,
+                )
+                .await?;
             } else {
                 write(&state, async |c: &mut AnyConnection| {
-                    documents::edit_draft(c, &cap, &ctx, v.id, &form.title, &form.body, &form.note).await
+                    documents::edit_draft(c, &cap, &ctx, v.id, &form.title, &form.body, &form.note)
+                        .await
                 })
                 .await?;
             }
         }
         "submit" => {
             let cap = viewer.can::<can::EditPolicy>(&state).await?;
-            write(&state, async |c: &mut AnyConnection| documents::submit(c, &cap, &ctx, v.id).await).await?;
+            write(&state, async |c: &mut AnyConnection| {
+                documents::submit(c, &cap, &ctx, v.id).await
+            })
+            .await?;
         }
         "approve" => {
             let cap = viewer.can::<can::ApprovePolicy>(&state).await?;
@@ -615,7 +662,8 @@ async fn version_step(
             if let Err(AppError::Conflict(m)) = &result
                 && v.authors().contains(&viewer.person.id)
             {
-                let mut entry = ctx.entry("document.version.approve.refused", "document_version", v.id);
+                let mut entry =
+                    ctx.entry("document.version.approve.refused", "document_version", v.id);
                 entry.after = Some(serde_json::json!({"reason": m}));
                 viewer.record(&state, entry).await?;
             }
@@ -630,7 +678,10 @@ async fn version_step(
         }
         "publish" => {
             let cap = viewer.can::<can::EditPolicy>(&state).await?;
-            write(&state, async |c: &mut AnyConnection| documents::publish(c, &cap, &ctx, v.id).await).await?;
+            write(&state, async |c: &mut AnyConnection| {
+                documents::publish(c, &cap, &ctx, v.id).await
+            })
+            .await?;
         }
         "acknowledge" => {
             let cap = viewer.can::<can::ViewPolicy>(&state).await?;
@@ -639,13 +690,19 @@ async fn version_step(
                     "「遵守することを誓約します」にチェックを入れてから送信してください",
                 ));
             }
-            write(&state, async |c: &mut AnyConnection| documents::acknowledge(c, &cap, &ctx, v.id).await).await?;
+            write(&state, async |c: &mut AnyConnection| {
+                documents::acknowledge(c, &cap, &ctx, v.id).await
+            })
+            .await?;
         }
         "remind" => {
             let cap = viewer.can::<can::ReportAcknowledgements>(&state).await?;
             let tree = viewer.tree.clone();
             let db = state.db.clone();
-            write(&state, async |c: &mut AnyConnection| documents::remind(c, &db, &cap, &ctx, &tree, v.id).await).await?;
+            write(&state, async |c: &mut AnyConnection| {
+                documents::remind(c, &db, &cap, &ctx, &tree, v.id).await
+            })
+            .await?;
             return Ok(Redirect::to(&format!("{back}/acknowledgements")).into_response());
         }
         _ => return Err(AppError::NotFound),
@@ -658,9 +715,10 @@ fn committee(form: &StepForm) -> Result<documents::Committee, AppError> {
     let date = if day.is_empty() {
         None
     } else {
-        Some(mamori_core::calendar::parse_date(day).map_err(|e| {
-            AppError::bad(format!("委員会の決定日を読み取れません: {e}"))
-        })?)
+        Some(
+            mamori_core::calendar::parse_date(day)
+                .map_err(|e| AppError::bad(format!("委員会の決定日を読み取れません: {e}")))?,
+        )
     };
     Ok(documents::Committee {
         date,
@@ -713,7 +771,9 @@ async fn diff_page(
         .filter(|v| drafts || v.status().was_published())
         .map(|v| v.version_no)
         .collect();
-    let to = q.to.or(numbers.first().copied()).ok_or(AppError::NotFound)?;
+    let to =
+        q.to.or(numbers.first().copied())
+            .ok_or(AppError::NotFound)?;
     let from = q
         .from
         .or_else(|| numbers.iter().copied().find(|n| *n < to))
@@ -824,12 +884,25 @@ async fn acks_page(
             name: p.name.clone(),
             unit: viewer.tree.full_name(p.unit_id),
             reminders: p.reminders,
-            last: p.last_reminded.as_deref().map(datetime_ja).unwrap_or_default(),
+            last: p
+                .last_reminded
+                .as_deref()
+                .map(datetime_ja)
+                .unwrap_or_default(),
         })
         .collect();
     page(&AcksPage {
-        layout: Layout::new(&viewer, format!("{} 第{}版 誓約の状況", d.title, v.version_no), "/documents"),
-        total: format!("{} / {} 名（{}%）", ack.acknowledged, ack.active, ack.percent()),
+        layout: Layout::new(
+            &viewer,
+            format!("{} 第{}版 誓約の状況", d.title, v.version_no),
+            "/documents",
+        ),
+        total: format!(
+            "{} / {} 名（{}%）",
+            ack.acknowledged,
+            ack.active,
+            ack.percent()
+        ),
         d,
         v,
         rates,
@@ -872,7 +945,10 @@ async fn public_policy(
 ) -> Result<Response, AppError> {
     let orgs = mamori_db::org::organisations(&state.db).await?;
     let chosen = match q.org.as_deref() {
-        Some(code) => orgs.iter().find(|o| o.code == code).ok_or(AppError::NotFound)?,
+        Some(code) => orgs
+            .iter()
+            .find(|o| o.code == code)
+            .ok_or(AppError::NotFound)?,
         None => match orgs.as_slice() {
             [only] => only,
             _ => {

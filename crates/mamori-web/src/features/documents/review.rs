@@ -258,7 +258,11 @@ fn level(value: &str, what: &str) -> Result<Level, AppError> {
         .parse::<i64>()
         .ok()
         .and_then(Level::new)
-        .ok_or_else(|| AppError::bad(format!("{what}は 1（低）・2（中）・3（高）から選んでください")))
+        .ok_or_else(|| {
+            AppError::bad(format!(
+                "{what}は 1（低）・2（中）・3（高）から選んでください"
+            ))
+        })
 }
 
 fn number(value: &str, what: &str) -> Result<i64, AppError> {
