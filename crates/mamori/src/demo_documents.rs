@@ -1,6 +1,6 @@
 //! Demo policy documents for `serve --demo`: besides the shipped 基本方針 structure (published
 //! version 1, stored by `demo.rs`), a 対策基準 approved by the CISO with the 委員会's decision
-//! and published, two 実施手順 with their reader lists (one published, one still a draft),
+//! and published, two 実施手順 with their reader lists (one published, one awaiting approval),
 //! acknowledgements by part of the staff, and an approved review record. The texts are short
 //! examples written for mamori, not any government's wording.
 
@@ -137,7 +137,7 @@ pub async fn load(db: &Db, org_id: i64, today: &str) -> anyhow::Result<()> {
         true,
     )
     .await?;
-    publish(
+    let dispatch = publish(
         &mut tx,
         DocKind::Procedure,
         "消防指令システム運用手順",
@@ -150,6 +150,9 @@ pub async fn load(db: &Db, org_id: i64, today: &str) -> anyhow::Result<()> {
         false,
     )
     .await?;
+    // Submitted for the CISO's approval: the demo CISO finds it among their tasks.
+    let draft = version_id(&mut tx, org_id, dispatch).await?;
+    documents::submit(&mut tx, &edit, &t_ctx, draft).await?;
 
     // About half of 事務局 has acknowledged the 基本方針 and the 対策基準.
     let persons = org::all_persons(db, oid).await?;

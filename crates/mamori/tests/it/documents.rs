@@ -1030,3 +1030,122 @@ pub async fn api_routes(
         ),
     ]
 }
+
+#[tokio::test]
+async fn a_new_basic_policy_goes_public_only_once_approved_and_published() {
+    let app = TestApp::new().await;
+    let basic: i64 =
+        sqlx::query_scalar("SELECT id FROM document WHERE org_id = $1 AND kind = 'basic_policy'")
+            .bind(app.org_id)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    let mut tokatsu = app.login("tokatsu").await;
+    tokatsu.get("/policy").await;
+    let r = tokatsu
+        .post_form(
+            "/policy/import",
+            &[
+                ("text", "1. 目的\n旧い草案。\n2. 定義\n用語。\n"),
+                ("note", "改定"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let v2 = format!("/documents/{basic}/versions/2");
+    // The draft is replaced by a corrected text, then submitted, approved and published.
+    let r = post(
+        &mut tokatsu,
+        &v2,
+        &format!("{v2}/edit"),
+        &[
+            (
+                "body",
+                "1. 目的\n全ての職員等は情報資産を守る。\n2. 定義\n用語。\n",
+            ),
+            ("note", "修正"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = tokatsu.get(&v2).await;
+    assert!(
+        page.body.contains("全ての職員等は情報資産を守る。"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("旧い草案"));
+    post(&mut tokatsu, &v2, &format!("{v2}/submit"), &[]).await;
+    let mut ciso = app.login("ciso").await;
+    let r = post(
+        &mut ciso,
+        &v2,
+        &format!("{v2}/approve"),
+        &[("committee_ref", "臨時委員会")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let mut anon = app.client();
+    assert!(
+        !anon
+            .get("/public/policy")
+            .await
+            .body
+            .contains("全ての職員等は情報資産を守る。")
+    );
+    let r = post(&mut tokatsu, &v2, &format!("{v2}/publish"), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let public = anon.get("/public/policy").await;
+    assert!(
+        public.body.contains("全ての職員等は情報資産を守る。"),
+        "{}",
+        public.body
+    );
+    assert!(public.by_id("public-version").unwrap().contains("第2版"));
+    let mut staff = app.login("somu").await;
+    assert!(
+        staff
+            .get("/policy")
+            .await
+            .body
+            .contains("全ての職員等は情報資産を守る。")
+    );
+    // Every active member of staff now has to acknowledge it, including part-time staff.
+    for login in ["somu", "somu2"] {
+        let id = app.person_id(login).await;
+        let tasks = mamori_db::documents::tasks_for(
+            &app.db,
+            app.org_id,
+            id,
+            mamori_core::calendar::today_jst(),
+        )
+        .await
+        .unwrap();
+        assert!(tasks.iter().any(|t| t.href == v2), "{login}: {tasks:?}");
+    }
+    let r = post(
+        &mut staff,
+        &v2,
+        &format!("{v2}/acknowledge"),
+        &[("pledge", "1")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // The superseded version can no longer be acknowledged.
+    let v1 = format!("/documents/{basic}/versions/1");
+    let r = post(
+        &mut staff,
+        &v1,
+        &format!("{v1}/acknowledge"),
+        &[("pledge", "1")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("公開中の版ではない"), "{}", r.body);
+    // The diff between the shipped structure and the new text shows the new words.
+    let diff = staff
+        .get(&format!("/documents/{basic}/diff?from=1&to=2"))
+        .await;
+    assert_eq!(diff.status, StatusCode::OK, "{}", diff.body);
+    assert!(diff.body.contains("<ins>"), "{}", diff.body);
+}
