@@ -1149,3 +1149,71 @@ async fn a_new_basic_policy_goes_public_only_once_approved_and_published() {
     assert_eq!(diff.status, StatusCode::OK, "{}", diff.body);
     assert!(diff.body.contains("<ins>"), "{}", diff.body);
 }
+
+/// Migration 7 turns the 基本方針 versions stored before it into versions of a document: the
+/// newest published (it was the one in force), the older superseded. Replayed here on versions
+/// written directly, as an older mamori wrote them.
+#[tokio::test]
+async fn existing_policy_versions_become_published_and_superseded_document_versions() {
+    let app = TestApp::new().await;
+    let pool = app.db.pool();
+    let org: i64 = sqlx::query_scalar(
+        "INSERT INTO organisation (code, name, created_at) VALUES ('old', '旧団体', '2025-04-01T00:00:00.000000Z') RETURNING id",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    for n in 1..=3_i64 {
+        sqlx::query(
+            "INSERT INTO policy_version (org_id, version_no, title, source, content_json, created_at) \
+             VALUES ($1, $2, '情報セキュリティ基本方針', 'imported', '{}', '2025-04-01T00:00:00.000000Z')",
+        )
+        .bind(org)
+        .bind(n)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    let v7 = mamori_db::migrate::MIGRATIONS
+        .iter()
+        .find(|m| m.version == 7)
+        .unwrap();
+    let backend = app.db.backend();
+    let copy: Vec<String> = v7
+        .steps
+        .iter()
+        .map(|s| mamori_db::migrate::render(s, backend))
+        .filter(|sql| sql.trim_start().starts_with("INSERT"))
+        .collect();
+    assert_eq!(copy.len(), 2);
+    // Only the organisation without documents is copied again (the demo's already has its own).
+    for sql in copy {
+        let sql = sql.replace("GROUP BY org_id", "WHERE org_id = $1 GROUP BY org_id").replace(
+            "JOIN document d ON d.org_id = p.org_id AND d.kind = 'basic_policy'",
+            "JOIN document d ON d.org_id = p.org_id AND d.kind = 'basic_policy' WHERE p.org_id = $1",
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(org)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT version_no, status, published_at FROM document_version WHERE org_id = $1 ORDER BY version_no",
+    )
+    .bind(org)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let states: Vec<(i64, &str)> = rows.iter().map(|r| (r.0, r.1.as_str())).collect();
+    assert_eq!(
+        states,
+        [(1, "superseded"), (2, "superseded"), (3, "published")]
+    );
+    assert!(rows.iter().all(|r| r.2.is_some()));
+    let current = mamori_db::policy::current(&app.db, org)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(current.version_no, 3);
+}
