@@ -5,6 +5,8 @@
 
 pub mod asset;
 pub mod calendar;
+pub mod diff;
+pub mod document;
 pub mod glossary;
 pub mod org;
 pub mod permission;

@@ -8,6 +8,7 @@
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod documents;
 pub mod import;
 pub mod mail;
 pub mod migrate;

@@ -142,6 +142,11 @@ pub const MIGRATIONS: &[Migration] = &[
         steps: V5,
     },
     Migration {
+        version: 7,
+        name: "policy documents: versions with approval, acknowledgements, reminders, reviews",
+        steps: V7,
+    },
+    Migration {
         version: 11,
         name: "mail outbox: reminders and notices queued for SMTP delivery",
         steps: V11,
@@ -171,6 +176,154 @@ const V11: &[Step] = &[
     ),
     Step::Sql("CREATE INDEX mail_outbox_pending ON mail_outbox (sent_at, next_attempt_at)"),
     Step::Sql("CREATE INDEX mail_outbox_person_day ON mail_outbox (person_id, kind, day)"),
+
+/// Policy documents (基本方針, 対策基準, 実施手順) with versions that go draft → submitted →
+/// approved → published → superseded; the 実施手順 reader lists (§10); acknowledgements of
+/// published versions by 職員等 (§5) and reminders; review records (見直し, §8).
+///
+/// The 基本方針 keeps its structured content in `policy_version` (the shape its pages show);
+/// each of its versions also has a `document_version` row carrying the approval state, linked
+/// by `policy_version_id`. Existing versions become versions of a 基本方針 document: the newest
+/// published, the older superseded, since each was in force when it was stored.
+const V7: &[Step] = &[
+    Step::Sql(
+        "CREATE TABLE document (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            kind TEXT NOT NULL,
+            title TEXT NOT NULL,
+            summary TEXT NOT NULL DEFAULT '',
+            created_by {int} REFERENCES person(id),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )",
+    ),
+    Step::Sql("CREATE INDEX document_org_kind ON document (org_id, kind)"),
+    Step::Sql(
+        "CREATE TABLE document_reader (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            document_id {int} NOT NULL REFERENCES document(id),
+            unit_id {int} REFERENCES unit(id),
+            role TEXT
+        )",
+    ),
+    Step::Sql("CREATE INDEX document_reader_doc ON document_reader (document_id)"),
+    Step::Sql(
+        "CREATE TABLE document_version (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            document_id {int} NOT NULL REFERENCES document(id),
+            version_no {int} NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL DEFAULT '',
+            policy_version_id {int} REFERENCES policy_version(id),
+            status TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            drafted_by {int} REFERENCES person(id),
+            edited_by {int} REFERENCES person(id),
+            submitted_by {int} REFERENCES person(id),
+            submitted_at TEXT,
+            approved_by {int} REFERENCES person(id),
+            approved_at TEXT,
+            committee_date TEXT,
+            committee_ref TEXT NOT NULL DEFAULT '',
+            published_by {int} REFERENCES person(id),
+            published_at TEXT,
+            superseded_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (document_id, version_no)
+        )",
+    ),
+    Step::Sql("CREATE INDEX document_version_org_status ON document_version (org_id, status)"),
+    Step::Sql(
+        "CREATE TABLE acknowledgement (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            version_id {int} NOT NULL REFERENCES document_version(id),
+            person_id {int} NOT NULL REFERENCES person(id),
+            acknowledged_at TEXT NOT NULL,
+            UNIQUE (version_id, person_id)
+        )",
+    ),
+    Step::Sql("CREATE INDEX acknowledgement_person ON acknowledgement (person_id)"),
+    Step::Sql(
+        "CREATE TABLE ack_reminder (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            version_id {int} NOT NULL REFERENCES document_version(id),
+            person_id {int} NOT NULL REFERENCES person(id),
+            sent_by {int} REFERENCES person(id),
+            sent_at TEXT NOT NULL
+        )",
+    ),
+    Step::Sql("CREATE INDEX ack_reminder_org_sent ON ack_reminder (org_id, sent_at)"),
+    Step::Sql(
+        "CREATE TABLE review (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            title TEXT NOT NULL,
+            source TEXT NOT NULL,
+            status TEXT NOT NULL,
+            summary TEXT NOT NULL DEFAULT '',
+            decisions TEXT NOT NULL DEFAULT '',
+            opened_by {int} REFERENCES person(id),
+            submitted_by {int} REFERENCES person(id),
+            submitted_at TEXT,
+            approved_by {int} REFERENCES person(id),
+            approved_at TEXT,
+            approval_note TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )",
+    ),
+    Step::Sql("CREATE INDEX review_org ON review (org_id, status)"),
+    Step::Sql(
+        "CREATE TABLE review_input (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            review_id {int} NOT NULL REFERENCES review(id),
+            kind TEXT NOT NULL,
+            reference TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT ''
+        )",
+    ),
+    Step::Sql("CREATE INDEX review_input_review ON review_input (review_id)"),
+    Step::Sql(
+        "CREATE TABLE review_threat (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            review_id {int} NOT NULL REFERENCES review(id),
+            threat TEXT NOT NULL,
+            likelihood {int} NOT NULL,
+            impact {int} NOT NULL,
+            note TEXT NOT NULL DEFAULT ''
+        )",
+    ),
+    Step::Sql("CREATE INDEX review_threat_review ON review_threat (review_id)"),
+    Step::Sql(
+        "CREATE TABLE review_output (
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            review_id {int} NOT NULL REFERENCES review(id),
+            version_id {int} NOT NULL REFERENCES document_version(id),
+            PRIMARY KEY (review_id, version_id)
+        )",
+    ),
+    Step::Sql(
+        "INSERT INTO document (org_id, kind, title, created_at, updated_at)
+         SELECT org_id, 'basic_policy', '情報セキュリティ基本方針', MIN(created_at), MAX(created_at)
+         FROM policy_version GROUP BY org_id",
+    ),
+    Step::Sql(
+        "INSERT INTO document_version (org_id, document_id, version_no, title, policy_version_id,
+             status, note, published_at, created_at, updated_at)
+         SELECT p.org_id, d.id, p.version_no, p.title, p.id,
+             CASE WHEN p.version_no = (SELECT MAX(q.version_no) FROM policy_version q WHERE q.org_id = p.org_id)
+                  THEN 'published' ELSE 'superseded' END,
+             p.note, p.created_at, p.created_at, p.created_at
+         FROM policy_version p JOIN document d ON d.org_id = p.org_id AND d.kind = 'basic_policy'",
+    ),
 ];
 
 /// The web layer keeps each organisation's persons in memory too (lists and counts are then

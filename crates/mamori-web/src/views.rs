@@ -96,6 +96,12 @@ impl Layout {
             });
         }
         nav.push(NavItem {
+            href: "/documents",
+            label: "ポリシー文書",
+            section: "§5・§8–10",
+            current: false,
+        });
+        nav.push(NavItem {
             href: "/account",
             label: "アカウント",
             section: "§6(6)",

@@ -597,6 +597,9 @@ pub async fn policy_import(
         &cli_ctx(Some(organisation.id)),
         &text,
         note,
+        // The operator records a policy already adopted (by the 委員会, outside mamori): it
+        // is published at once. Changes made on the web are drafts that the CISO approves.
+        true,
     )
     .await
     .map_err(|e| anyhow!("{e}"))?;

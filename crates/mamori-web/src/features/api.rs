@@ -90,6 +90,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(super::network::api::network_versions))
         .merge(super::inventory::api::router())
         .merge(super::notifications::api_router())
+        .merge(super::documents::api::router())
 }
 
 /// Serves the OpenAPI document.

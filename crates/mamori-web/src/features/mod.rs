@@ -5,6 +5,7 @@ pub mod api;
 pub mod assets;
 pub mod audit;
 pub mod dashboard;
+pub mod documents;
 pub mod health;
 pub mod inventory;
 pub mod login;

@@ -56,16 +56,14 @@ pub fn shipped_doc(org_name: &str, tree: &UnitTree) -> PolicyDoc {
     }
 }
 
-/// Stores a new version from a policy's full text; returns its number.
-pub async fn import_text(
+/// The stored document of a policy's full text, on the structure of the version in force.
+async fn doc_from_text(
     state: &AppState,
     org_id: i64,
     org_name: &str,
     tree: &UnitTree,
-    ctx: &AuditCtx,
     text: &str,
-    note: &str,
-) -> Result<i64, AppError> {
+) -> Result<PolicyDoc, AppError> {
     let imported = split_policy_text(text)
         .map_err(|e| AppError::bad(format!("ポリシー本文を読み取れません: {e}")))?;
     let base = match policy::current(&state.db, org_id).await? {
@@ -79,27 +77,107 @@ pub async fn import_text(
     if let Some(t) = imported.title.clone() {
         outline.title = t;
     }
-    let adopted = outline.adopted.map(mamori_core::calendar::format_iso);
-    let title = outline.title.clone();
-    let doc = PolicyDoc {
+    Ok(PolicyDoc {
         outline,
         text: Some(imported),
-    };
+    })
+}
+
+/// The policy as plain text, section by section (for the diff between versions and
+/// downloads): the full text where imported, the summaries of the structure otherwise.
+pub fn doc_text(doc: &PolicyDoc) -> String {
+    let mut out = format!("{}\n", doc.outline.title);
+    for s in &doc.outline.sections {
+        out.push('\n');
+        out.push_str(&format!("{}. {}\n", s.number, s.title));
+        let full = doc
+            .text
+            .as_ref()
+            .and_then(|t| t.section(s.number))
+            .map(render_text)
+            .unwrap_or_default();
+        if full.trim().is_empty() {
+            out.push_str(&s.summary);
+            out.push('\n');
+        } else {
+            out.push_str(&full);
+        }
+    }
+    out
+}
+
+/// Replaces the text of a 基本方針 version that is still a draft.
+pub async fn replace_draft_text(
+    state: &AppState,
+    viewer: &Viewer,
+    cap: &mamori_core::permission::Capability<can::EditPolicy>,
+    v: &mamori_db::documents::Version,
+    text: &str,
+    note: &str,
+) -> Result<(), AppError> {
+    if v.status() != mamori_core::document::VersionStatus::Draft {
+        return Err(AppError::Conflict(
+            "編集できるのは下書きだけです。新しい版を作成してください".into(),
+        ));
+    }
+    let org_id = cap.org().0;
+    let doc = doc_from_text(state, org_id, &viewer.org.name, &viewer.tree, text).await?;
+    let adopted = doc.outline.adopted.map(mamori_core::calendar::format_iso);
+    let title = doc.outline.title.clone();
     let content = serde_json::to_value(&doc)?;
+    let note = mamori_core::text::normalize(note);
+    let ctx = viewer.audit_ctx();
     let mut tx = state.db.begin_write().await?;
-    let n = policy::add_version(
+    policy::replace_draft(
         &mut tx,
         org_id,
-        ctx,
+        &ctx,
+        v.version_no,
         &NewVersion {
             title: &title,
             adopted_on: adopted.as_deref(),
             source: "imported",
             content: &content,
-            note,
+            note: &note,
         },
     )
     .await?;
+    mamori_db::documents::touch_policy_draft(&mut tx, cap, &ctx, v.id, &title).await?;
+    tx.commit().await.map_err(mamori_db::DbError::from)?;
+    Ok(())
+}
+
+/// Stores a new version from a policy's full text; returns its number. `publish`: in force at
+/// once (the operator's command-line import of a policy already adopted), otherwise a draft
+/// for the CISO's approval (imports on the web).
+#[allow(clippy::too_many_arguments)]
+pub async fn import_text(
+    state: &AppState,
+    org_id: i64,
+    org_name: &str,
+    tree: &UnitTree,
+    ctx: &AuditCtx,
+    text: &str,
+    note: &str,
+    publish: bool,
+) -> Result<i64, AppError> {
+    let doc = doc_from_text(state, org_id, org_name, tree, text).await?;
+    let adopted = doc.outline.adopted.map(mamori_core::calendar::format_iso);
+    let title = doc.outline.title.clone();
+    let content = serde_json::to_value(&doc)?;
+    let new = NewVersion {
+        title: &title,
+        adopted_on: adopted.as_deref(),
+        source: "imported",
+        content: &content,
+        note,
+    };
+    let mut tx = state.db.begin_write().await?;
+    let n = if publish {
+        policy::add_version(&mut tx, org_id, ctx, &new).await?
+    } else {
+        policy::add_draft(&mut tx, org_id, ctx, &new).await?
+    };
     tx.commit().await.map_err(mamori_db::DbError::from)?;
     Ok(n)
 }
@@ -123,6 +201,8 @@ struct PolicyPage {
     doc: PolicyDoc,
     can_edit: bool,
     latest: bool,
+    status: &'static str,
+    document_link: String,
 }
 
 /// Pages that implement a section (only pages that exist).
@@ -139,7 +219,8 @@ fn links_for(number: u32) -> Vec<(&'static str, &'static str)> {
     }
 }
 
-fn render_text(s: &mamori_core::policy::ImportedSection) -> String {
+/// One section's full text as lines, items indented by depth.
+pub fn render_text(s: &mamori_core::policy::ImportedSection) -> String {
     fn items(out: &mut String, list: &[mamori_core::policy::ImportedItem], depth: usize) {
         for i in list {
             out.push_str(&"　".repeat(depth));
@@ -168,14 +249,22 @@ async fn show(
     v: Option<PolicyVersion>,
     latest: bool,
 ) -> Result<Response, AppError> {
-    let (version_no, doc) = match v {
+    let (version_no, doc, status) = match v {
         Some(v) => (
             v.version_no,
             serde_json::from_str::<PolicyDoc>(&v.content_json)?,
+            v.status,
         ),
-        None => (0, shipped_doc(&viewer.org.name, &viewer.tree)),
+        None => (
+            0,
+            shipped_doc(&viewer.org.name, &viewer.tree),
+            "published".to_owned(),
+        ),
     };
-    let _ = state;
+    let document_link = match mamori_db::documents::basic_policy(&state.db, viewer.org.id).await? {
+        Some(d) if version_no > 0 => format!("/documents/{}/versions/{version_no}", d.id),
+        _ => String::new(),
+    };
     let sections = doc
         .outline
         .sections
@@ -208,6 +297,9 @@ async fn show(
         doc,
         can_edit: viewer.actor.can::<can::EditPolicy>().is_ok(),
         latest,
+        status: mamori_core::document::VersionStatus::from_code(&status)
+            .map_or("", mamori_core::document::VersionStatus::label_ja),
+        document_link,
     })
 }
 
@@ -225,6 +317,7 @@ async fn version(
     let cap = viewer.can::<can::ViewPolicy>(&state).await?;
     let v = policy::version(&state.db, cap.org().0, n)
         .await?
+        .filter(|v| is_public_state(&v.status) || super::documents::sees_drafts(&viewer))
         .ok_or(AppError::NotFound)?;
     let latest = policy::current(&state.db, cap.org().0)
         .await?
@@ -232,8 +325,15 @@ async fn version(
     show(&state, &viewer, Some(v), latest).await
 }
 
+/// Whether a version in this state was ever in force (everyone may read it).
+fn is_public_state(status: &str) -> bool {
+    mamori_core::document::VersionStatus::from_code(status)
+        .is_some_and(mamori_core::document::VersionStatus::was_published)
+}
+
 struct VersionRow {
     n: i64,
+    status: &'static str,
     title: String,
     source: &'static str,
     adopted: String,
@@ -250,11 +350,15 @@ struct VersionsPage {
 
 async fn versions(State(state): State<AppState>, viewer: Viewer) -> Result<Response, AppError> {
     let cap = viewer.can::<can::ViewPolicy>(&state).await?;
+    let drafts = super::documents::sees_drafts(&viewer);
     let rows = policy::versions(&state.db, cap.org().0)
         .await?
         .into_iter()
+        .filter(|v| drafts || is_public_state(&v.status))
         .map(|v| VersionRow {
             n: v.version_no,
+            status: mamori_core::document::VersionStatus::from_code(&v.status)
+                .map_or("", mamori_core::document::VersionStatus::label_ja),
             title: v.title,
             source: match v.source.as_str() {
                 "shipped" => "標準構成",
@@ -294,6 +398,7 @@ async fn import(
         &viewer.audit_ctx(),
         &form.text,
         &note,
+        false,
     )
     .await?;
     Ok(Redirect::to(&format!("/policy/versions/{n}")).into_response())

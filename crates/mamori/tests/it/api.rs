@@ -556,6 +556,7 @@ async fn the_openapi_document_describes_every_api_route() {
         keiri,
         [asset("J-SYS-001").await, take, asset("J-INF-035").await],
     ));
+    routes.extend(crate::documents::api_routes(&app).await);
     let tried: BTreeSet<Route> = routes.iter().map(|(r, _, _)| r.clone()).collect();
     for ((method, template), path, body) in &routes {
         let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();

@@ -1067,6 +1067,8 @@ async fn no_route_reveals_another_organisation() {
     asset_probes(&mut p, &other).await;
     // --- 情報資産台帳の取込み・出力: files out and in. ---
     assets_io_probes(&mut p, &other).await;
+    // --- ポリシー文書・誓約・見直し ---
+    documents_probes(&mut p, &other).await;
 
     // --- Tasks and reminders: the viewer's own work; mail only within the organisation. ---
     p.clean("/notifications", Send::Page, "/notifications")
@@ -1792,4 +1794,226 @@ async fn assets_io_probes(p: &mut Prober<'_>, other: &OtherOrg) {
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     assert_eq!(snapshot(p.app).await, before);
     assert_eq!(count_own().await, own);
+}
+
+/// The second organisation's policy documents and review: a 対策基準, a 実施手順 with a reader
+/// list, and a review record, named so that any leak shows. Returns (document ids, review id).
+async fn other_documents(app: &TestApp, other: &OtherOrg) -> (Vec<i64>, i64) {
+    use mamori_core::document::{DocKind, ReaderRule, ReviewSource};
+    use mamori_db::documents::{self, NewDocument, ReviewInputFields};
+    let oid = OrgId(other.org_id);
+    let tree = org::unit_tree(&app.db, oid).await.unwrap();
+    let ciso = org::person_by_login(&app.db, "zz.hokuto.ciso")
+        .await
+        .unwrap()
+        .unwrap();
+    let today = mamori_core::calendar::format_iso(mamori_core::calendar::today_jst());
+    let actor = org::actor(&app.db, &ciso, &tree, &today).await.unwrap();
+    let cap = actor.can::<can::EditPolicy>().unwrap();
+    let ctx = AuditCtx {
+        org_id: Some(other.org_id),
+        actor_id: Some(ciso.id),
+        actor: ciso.login.clone(),
+        request_id: None,
+    };
+    let mut tx = app.db.begin_write().await.unwrap();
+    let mut ids = Vec::new();
+    for (kind, title) in [
+        (DocKind::Standard, "南麓 対策基準"),
+        (DocKind::Procedure, "南麓 鷲見システム実施手順"),
+    ] {
+        let id = documents::create(
+            &mut tx,
+            &cap,
+            &ctx,
+            &tree,
+            &NewDocument {
+                kind,
+                title: title.into(),
+                summary: "鷲見".into(),
+                body: "鷲見条項 南麓の手順。".into(),
+                readers: vec![ReaderRule {
+                    unit: None,
+                    role: Some(Role::Staff),
+                }],
+            },
+        )
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    let review = documents::open_review(
+        &mut tx,
+        &cap,
+        &ctx,
+        &ReviewInputFields {
+            title: "南麓 見直し".into(),
+            source: ReviewSource::Manual,
+            summary: "鷲見".into(),
+            decisions: "鷲見の決定".into(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    ids.push(
+        documents::basic_policy(&app.db, other.org_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+    );
+    (ids, review)
+}
+
+/// Policy documents, acknowledgements and reviews: lists show only the first organisation's,
+/// and every route naming the other's document or review answers like an id nobody has.
+async fn documents_probes(p: &mut Prober<'_>, other: &OtherOrg) {
+    let (docs, review) = other_documents(p.app, other).await;
+    let get = || Send::Api(Method::GET, None);
+    p.clean("/documents", Send::Page, "/documents").await;
+    p.clean_echo(
+        "/documents",
+        Send::Page,
+        "/documents?q=%E5%8D%97%E9%BA%93",
+        "南麓",
+    )
+    .await;
+    p.clean("/reviews", Send::Page, "/reviews").await;
+    // The public page of the first organisation (another's published 基本方針 is public by
+    // law, but it is not shown on this one).
+    p.clean("/public/policy", Send::Page, "/public/policy?org=kyonan")
+        .await;
+    p.clean("/api/v1/documents", get(), "/api/v1/documents")
+        .await;
+    p.clean("/api/v1/reviews", get(), "/api/v1/reviews").await;
+    p.clean(
+        "/documents",
+        form(&[
+            ("kind", "standard"),
+            ("title", "分離の試験"),
+            ("body", "本文"),
+        ]),
+        "/documents",
+    )
+    .await;
+    p.clean(
+        "/reviews",
+        form(&[("title", "分離の試験"), ("source", "manual")]),
+        "/reviews",
+    )
+    .await;
+    for id in docs {
+        for (template, how, suffix) in [
+            ("/documents/{id}", Send::Page, ""),
+            ("/documents/{id}/diff", Send::Page, "/diff?from=1&to=2"),
+            ("/documents/{id}/versions/{n}", Send::Page, "/versions/1"),
+            (
+                "/documents/{id}/versions/{n}/download",
+                Send::Page,
+                "/versions/1/download",
+            ),
+            (
+                "/documents/{id}/versions/{n}/acknowledgements",
+                Send::Page,
+                "/versions/1/acknowledgements",
+            ),
+            (
+                "/documents/{id}/versions",
+                form(&[("title", "鷲見"), ("body", "1. 目的\n本文\n")]),
+                "/versions",
+            ),
+            (
+                "/documents/{id}/readers",
+                form(&[("readers", "staff")]),
+                "/readers",
+            ),
+            ("/api/v1/documents/{id}", get(), ""),
+            ("/api/v1/documents/{id}/versions/{n}", get(), "/versions/1"),
+            (
+                "/api/v1/documents/{id}/versions/{n}/acknowledgements",
+                get(),
+                "/versions/1/acknowledgements",
+            ),
+            (
+                "/api/v1/documents/{id}/versions/{n}/acknowledge",
+                Send::Api(Method::POST, None),
+                "/versions/1/acknowledge",
+            ),
+        ] {
+            let base = if template.starts_with("/api/") {
+                "/api/v1/documents"
+            } else {
+                "/documents"
+            };
+            p.hidden(
+                template,
+                how,
+                &format!("{base}/{id}{suffix}"),
+                &format!("{base}/{MISSING}{suffix}"),
+                StatusCode::NOT_FOUND,
+            )
+            .await;
+        }
+        for step in [
+            "edit",
+            "submit",
+            "approve",
+            "return",
+            "publish",
+            "acknowledge",
+            "remind",
+        ] {
+            p.hidden(
+                "/documents/{id}/versions/{n}/{step}",
+                form(&[
+                    ("pledge", "1"),
+                    ("reason", "鷲見"),
+                    ("title", "鷲見"),
+                    ("body", "鷲見"),
+                ]),
+                &format!("/documents/{id}/versions/1/{step}"),
+                &format!("/documents/{MISSING}/versions/1/{step}"),
+                StatusCode::NOT_FOUND,
+            )
+            .await;
+        }
+    }
+    p.hidden(
+        "/reviews/{id}",
+        Send::Page,
+        &format!("/reviews/{review}"),
+        &format!("/reviews/{MISSING}"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    for action in ["update", "input", "threat", "output", "submit", "approve"] {
+        p.hidden(
+            "/reviews/{id}",
+            form(&[
+                ("action", action),
+                ("title", "鷲見"),
+                ("source", "manual"),
+                ("kind", "manual"),
+                ("reference", "鷲見"),
+                ("threat", "deliberate"),
+                ("likelihood", "1"),
+                ("impact", "1"),
+                ("document_id", "1"),
+                ("version_no", "1"),
+            ]),
+            &format!("/reviews/{review}"),
+            &format!("/reviews/{MISSING}"),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
+    p.hidden(
+        "/api/v1/reviews/{id}",
+        get(),
+        &format!("/api/v1/reviews/{review}"),
+        &format!("/api/v1/reviews/{MISSING}"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
 }

@@ -15,6 +15,7 @@ mod auth;
 mod bad_input;
 mod browser;
 mod common;
+mod documents;
 mod isolation;
 mod netcheck_cli;
 mod network;
