@@ -14,6 +14,7 @@ pub mod network;
 pub mod org;
 pub mod policy;
 pub mod roster;
+pub mod auditing;
 
 use std::str::FromStr;
 use std::time::Duration;
