@@ -21,3 +21,4 @@ mod network;
 mod roster;
 mod sanitize_cli;
 mod support;
+mod auditing;
