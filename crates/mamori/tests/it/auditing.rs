@@ -205,6 +205,20 @@ async fn finding(api: &mut Api, engagement: i64, unit: i64, severity: &str) -> i
 async fn audit_from_plan_to_closed_finding_through_the_api() {
     let app = TestApp::new().await;
     let mut api = Api::new(&app).await;
+    let trail = [
+        ("auditing.plan.create", 1),
+        ("auditing.engagement.create", 1),
+        ("auditing.engagement.status", 5),
+        ("auditing.item.record", 1),
+        ("auditing.finding.create", 1),
+        ("auditing.action.plan", 1),
+        ("auditing.action.update", 2),
+        ("auditing.action.confirm", 1),
+    ];
+    let mut demo = Vec::new();
+    for (action, _) in trail {
+        demo.push(app.audit_count(action).await);
+    }
     let (_, id) = in_fieldwork(&app, &mut api).await;
     let zaimu_unit = app.unit_id("jimu-zaimu").await;
     let zaimu = app.person_id("zaimu.kacho").await;
@@ -365,17 +379,8 @@ async fn audit_from_plan_to_closed_finding_through_the_api() {
             .is_empty()
     );
     // Every step is in the audit trail.
-    for (action, n) in [
-        ("auditing.plan.create", 1),
-        ("auditing.engagement.create", 1),
-        ("auditing.engagement.status", 5),
-        ("auditing.item.record", 1),
-        ("auditing.finding.create", 1),
-        ("auditing.action.plan", 1),
-        ("auditing.action.update", 2),
-        ("auditing.action.confirm", 1),
-    ] {
-        assert_eq!(app.audit_count(action).await, n, "{action}");
+    for ((action, n), before) in trail.into_iter().zip(demo) {
+        assert_eq!(app.audit_count(action).await, before + n, "{action}");
     }
     let verified = mamori_db::audit::verify(&app.db).await.unwrap();
     assert!(verified.first_break.is_none());
@@ -943,6 +948,15 @@ async fn the_xlsx_export_holds_checklist_findings_and_actions() {
     assert_eq!(actions.rows[0].text("status"), "確認済");
     assert_eq!(actions.rows[0].text("confirmed_by"), "清水 亮");
     assert_eq!(app.audit_count("auditing.export").await, 1);
+    assert_eq!(
+        sqlx::query_scalar::<_, String>(
+            "SELECT after_json FROM audit_entry WHERE action = 'auditing.export'"
+        )
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap(),
+        r#"{"findings":2,"format":"xlsx","items":2}"#
+    );
     // The page link gives the same file.
     let mut c = app.login("tokatsu").await;
     let r = c.get(&format!("/audits/engagements/{id}/export.xlsx")).await;
@@ -1225,4 +1239,46 @@ async fn bad_input_is_refused_with_a_clear_message_and_nothing_written() {
     assert_error_page(&r, StatusCode::UNPROCESSABLE_ENTITY, "2-99");
     assert!(r.body.contains("見つかりません"), "every problem at once");
     assert_eq!(auditing_state(&app).await, before, "nothing written");
+}
+
+#[tokio::test]
+async fn the_demo_has_an_audit_in_follow_up() {
+    let app = TestApp::new().await;
+    let mut c = app.login("kansa").await;
+    let r = c.get("/audits").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("慈生園の情報セキュリティ監査"));
+    assert!(r.body.contains("フォローアップ"));
+    let id: i64 = sqlx::query_scalar("SELECT id FROM auditing_engagement WHERE org_id = $1")
+        .bind(app.org_id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let r = c.get(&format!("/audits/engagements/{id}")).await;
+    assert_eq!(r.by_id("status").unwrap(), "フォローアップ");
+    assert!(r.body.contains("確認済にする"), "the reported action awaits the auditor");
+    // The auditor has a follow-up task; the 係長 with an open action has a fix task.
+    let org = app.org_id;
+    let kansa = app.person_id("kansa").await;
+    let tasks = mamori_db::auditing::tasks_for(&app.db, org, kansa, today_jst())
+        .await
+        .unwrap();
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(tasks[0].kind, TaskKind::FollowUp);
+    let shien = app.person_id("shien.kakaricho").await;
+    let tasks = mamori_db::auditing::tasks_for(&app.db, org, shien, today_jst())
+        .await
+        .unwrap();
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(tasks[0].kind, TaskKind::Fix);
+    // It cannot be closed while findings are open.
+    let mut p = app.login("tokatsu").await;
+    p.get(&format!("/audits/engagements/{id}")).await;
+    let r = p
+        .post_form(
+            &format!("/audits/engagements/{id}/status"),
+            &[("status", "closed")],
+        )
+        .await;
+    assert_error_page(&r, StatusCode::CONFLICT, "完了していない指摘が2件");
 }
