@@ -179,7 +179,8 @@ pub struct ChecklistSeed {
 pub fn checklist(criteria: &[&'static GuidelineClause]) -> Vec<ChecklistSeed> {
     let mut wanted: Vec<&'static GuidelineClause> = Vec::new();
     for c in criteria {
-        let mut sections: Vec<&'static GuidelineClause> = standards::sections_of(c.number).collect();
+        let mut sections: Vec<&'static GuidelineClause> =
+            standards::sections_of(c.number).collect();
         if sections.is_empty() {
             sections.push(c);
         }
@@ -255,6 +256,9 @@ mod tests {
             Severity::Observation,
             Some(ActionStatus::Reported)
         ));
-        assert!(finding_closed(Severity::Major, Some(ActionStatus::Confirmed)));
+        assert!(finding_closed(
+            Severity::Major,
+            Some(ActionStatus::Confirmed)
+        ));
     }
 }

@@ -26,7 +26,7 @@ use sqlx::AnyConnection;
 use time::Date;
 
 use crate::audit;
-use crate::org::{self, AuditCtx, Assignment, PERSON_COLUMNS, Person, UnitTree};
+use crate::org::{self, Assignment, AuditCtx, PERSON_COLUMNS, Person, UnitTree};
 use crate::{Db, DbError, DbResult, now_text};
 
 /// Longest title.
@@ -157,7 +157,9 @@ impl Plan {
 }
 
 fn fiscal(year: i64) -> Option<FiscalYear> {
-    i32::try_from(year).ok().and_then(|y| FiscalYear::new(y).ok())
+    i32::try_from(year)
+        .ok()
+        .and_then(|y| FiscalYear::new(y).ok())
 }
 
 /// A new plan.
@@ -280,10 +282,9 @@ pub async fn create_plan(
                 let persons = persons_in(conn, org).await?;
                 let held = assignments_on(conn, org, p, &iso(today)).await?;
                 match persons.get(&p) {
-                    None => problems.push((
-                        "ordered_by",
-                        "指示した職員が見つかりません".to_owned(),
-                    )),
+                    None => {
+                        problems.push(("ordered_by", "指示した職員が見つかりません".to_owned()))
+                    }
                     Some(person) => {
                         let actor = org::actor_from(person, tree, held.iter());
                         if !actor.holds(Role::Ciso) {
@@ -493,11 +494,7 @@ async fn resolve(
             if e < s {
                 problems.push((
                     "ends_on",
-                    format!(
-                        "終了日（{}）が開始日（{}）より前です",
-                        iso(e),
-                        iso(s)
-                    ),
+                    format!("終了日（{}）が開始日（{}）より前です", iso(e), iso(s)),
                 ));
             } else if s < plan.starts() || e > plan.ends() {
                 problems.push((
@@ -537,10 +534,7 @@ async fn resolve(
     }
     for u in &input.units {
         if tree.get(*u).is_none() {
-            problems.push((
-                "units",
-                format!("監査対象の組織（ID {u}）が見つかりません"),
-            ));
+            problems.push(("units", format!("監査対象の組織（ID {u}）が見つかりません")));
         } else if !units.contains(u) {
             units.push(*u);
         }
@@ -571,9 +565,7 @@ async fn resolve(
             }
             Some(_) => problems.push((
                 "systems",
-                format!(
-                    "資産番号「{no}」は情報システム・ネットワークではないか、廃棄済みです"
-                ),
+                format!("資産番号「{no}」は情報システム・ネットワークではないか、廃棄済みです"),
             )),
             None => problems.push((
                 "systems",
@@ -623,7 +615,10 @@ async fn resolve(
         if person.status != "active" || !actor.holds(Role::Auditor) {
             problems.push((
                 "auditors",
-                format!("{} は監査人の役割を持っていないため、割り当てられません", person.name),
+                format!(
+                    "{} は監査人の役割を持っていないため、割り当てられません",
+                    person.name
+                ),
             ));
             continue;
         }
@@ -668,12 +663,7 @@ async fn resolve(
 }
 
 /// Writes the scope, criteria and auditors rows of an engagement (replacing any).
-async fn write_scope(
-    conn: &mut AnyConnection,
-    org: i64,
-    id: i64,
-    r: &Resolved,
-) -> DbResult<()> {
+async fn write_scope(conn: &mut AnyConnection, org: i64, id: i64, r: &Resolved) -> DbResult<()> {
     for table in [
         "auditing_scope_unit",
         "auditing_scope_system",
@@ -779,6 +769,16 @@ async fn write_scope(
     Ok(())
 }
 
+/// `v` with more fields (an object; anything else is returned as it is).
+fn with(mut v: serde_json::Value, fields: Vec<(&str, serde_json::Value)>) -> serde_json::Value {
+    if let Some(o) = v.as_object_mut() {
+        for (k, x) in fields {
+            o.insert(k.to_owned(), x);
+        }
+    }
+    v
+}
+
 fn scope_json(r: &Resolved) -> serde_json::Value {
     json!({
         "starts_on": iso(r.starts_on),
@@ -822,10 +822,13 @@ pub async fn create_engagement(
     write_scope(conn, org, id, &r).await?;
     let mut entry = ctx.entry("auditing.engagement.create", "auditing_engagement", id);
     entry.org_id = Some(org);
-    let mut after = scope_json(&r);
-    after["plan_id"] = json!(plan_id);
-    after["title"] = json!(input.title.trim());
-    entry.after = Some(after);
+    entry.after = Some(with(
+        scope_json(&r),
+        vec![
+            ("plan_id", json!(plan_id)),
+            ("title", json!(input.title.trim())),
+        ],
+    ));
     audit::append(conn, entry).await?;
     Ok(id)
 }
@@ -914,14 +917,18 @@ pub async fn update_engagement(
     write_scope(conn, org, id, &r).await?;
     let mut entry = ctx.entry("auditing.engagement.update", "auditing_engagement", id);
     entry.org_id = Some(org);
-    let mut b = before_scope;
-    b["title"] = json!(before.title);
-    b["starts_on"] = json!(before.starts_on);
-    b["ends_on"] = json!(before.ends_on);
-    entry.before = Some(b);
-    let mut after = scope_json(&r);
-    after["title"] = json!(input.title.trim());
-    entry.after = Some(after);
+    entry.before = Some(with(
+        before_scope,
+        vec![
+            ("title", json!(before.title)),
+            ("starts_on", json!(before.starts_on)),
+            ("ends_on", json!(before.ends_on)),
+        ],
+    ));
+    entry.after = Some(with(
+        scope_json(&r),
+        vec![("title", json!(input.title.trim()))],
+    ));
     audit::append(conn, entry).await?;
     Ok(())
 }
@@ -962,8 +969,10 @@ pub async fn advance(
             "「{}」の監査は「{}」に進められません（次の段階は{}）",
             from.label_ja(),
             to.label_ja(),
-            from.next()
-                .map_or("ありません".to_owned(), |n| format!("「{}」", n.label_ja()))
+            from.next().map_or("ありません".to_owned(), |n| format!(
+                "「{}」",
+                n.label_ja()
+            ))
         )));
     }
     if to == EngagementStatus::Closed {
@@ -1108,7 +1117,14 @@ pub async fn record_item(
     .ok_or(DbError::NotFound)?;
     let mut problems = Vec::new();
     if let Some(q) = &input.question {
-        check_text(&mut problems, "question", "確認項目", q, MAX_TEXT_CHARS, true);
+        check_text(
+            &mut problems,
+            "question",
+            "確認項目",
+            q,
+            MAX_TEXT_CHARS,
+            true,
+        );
     }
     check_text(
         &mut problems,
@@ -1149,10 +1165,14 @@ pub async fn record_item(
     .await?;
     let mut entry = ctx.entry("auditing.item.record", "auditing_engagement", engagement);
     entry.org_id = Some(org);
-    entry.before = Some(json!({"item": item, "question": before.question, "examined": before.examined,
-        "result": before.result, "notes": before.notes}));
-    entry.after = Some(json!({"item": item, "question": question, "examined": input.examined.trim(),
-        "result": input.result.code(), "notes": input.notes.trim()}));
+    entry.before = Some(
+        json!({"item": item, "question": before.question, "examined": before.examined,
+        "result": before.result, "notes": before.notes}),
+    );
+    entry.after = Some(
+        json!({"item": item, "question": question, "examined": input.examined.trim(),
+        "result": input.result.code(), "notes": input.notes.trim()}),
+    );
     audit::append(conn, entry).await?;
     Ok(())
 }
@@ -1577,7 +1597,8 @@ pub struct ActionInput {
 }
 
 async fn finding_in(conn: &mut AnyConnection, org: i64, id: i64) -> DbResult<Finding> {
-    let sql = format!("SELECT {FINDING_COLUMNS} FROM auditing_finding WHERE id = $1 AND org_id = $2");
+    let sql =
+        format!("SELECT {FINDING_COLUMNS} FROM auditing_finding WHERE id = $1 AND org_id = $2");
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(org)
@@ -1761,8 +1782,10 @@ pub async fn plan_action(
     entry.before = existing
         .as_ref()
         .map(|a| json!({"owner_id": a.owner_id, "due_on": a.due_on, "plan": a.plan}));
-    entry.after = Some(json!({"finding_id": finding, "owner_id": input.owner_id, "due_on": due,
-        "plan": input.plan.trim()}));
+    entry.after = Some(
+        json!({"finding_id": finding, "owner_id": input.owner_id, "due_on": due,
+        "plan": input.plan.trim()}),
+    );
     audit::append(conn, entry).await?;
     Ok(id)
 }
@@ -1999,7 +2022,9 @@ fn sees(reach: &Reach, tree: &UnitTree, units: &[i64]) -> bool {
         Reach::All => true,
         Reach::Subtrees(roots) => units.iter().any(|u| {
             let path = tree.path(*u);
-            roots.iter().any(|r| path.contains(r) || tree.path(r.0).contains(&UnitId(*u)))
+            roots
+                .iter()
+                .any(|r| path.contains(r) || tree.path(r.0).contains(&UnitId(*u)))
         }),
     }
 }
@@ -2186,12 +2211,11 @@ pub async fn engagements<P: Permission>(
         .bind(plan.unwrap_or(0))
         .fetch_all(&mut *conn)
         .await?;
-    let scope: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT engagement_id, unit_id FROM auditing_scope_unit WHERE org_id = $1",
-    )
-    .bind(org)
-    .fetch_all(&mut *conn)
-    .await?;
+    let scope: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT engagement_id, unit_id FROM auditing_scope_unit WHERE org_id = $1")
+            .bind(org)
+            .fetch_all(&mut *conn)
+            .await?;
     let mut out = Vec::new();
     for e in rows {
         let units: Vec<i64> = scope
@@ -2308,7 +2332,8 @@ pub fn export_tables(view: &EngagementView, tree: &UnitTree) -> Vec<ExportTable>
                 fv.updates
                     .iter()
                     .map(|u| {
-                        let label = ActionStatus::parse(&u.status).map_or("", ActionStatus::label_ja);
+                        let label =
+                            ActionStatus::parse(&u.status).map_or("", ActionStatus::label_ja);
                         format!("{} {} {}", label, view.name(u.person_id), u.note)
                     })
                     .collect::<Vec<_>>()
@@ -2343,7 +2368,8 @@ pub async fn export<P: Permission>(
         mamori_tabular::write_xlsx_book(&export_tables(&view, tree)).map_err(ExportError::Cells)?;
     let mut entry = ctx.entry("auditing.export", "auditing_engagement", id);
     entry.org_id = Some(cap.org().0);
-    entry.after = Some(json!({"format": "xlsx", "findings": view.findings.len(), "items": view.items.len()}));
+    entry.after =
+        Some(json!({"format": "xlsx", "findings": view.findings.len(), "items": view.items.len()}));
     audit::record(db, entry).await?;
     Ok((view, bytes))
 }

@@ -7,6 +7,7 @@
 
 pub mod assets;
 pub mod audit;
+pub mod auditing;
 pub mod auth;
 pub mod import;
 pub mod migrate;
@@ -14,7 +15,6 @@ pub mod network;
 pub mod org;
 pub mod policy;
 pub mod roster;
-pub mod auditing;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -10,9 +10,7 @@ use mamori_core::calendar::{FiscalYear, format_iso, today_jst};
 use mamori_core::org::OrgId;
 use mamori_core::permission::{Capability, Permission, can};
 use mamori_db::Db;
-use mamori_db::auditing::{
-    self, ActionInput, EngagementInput, FindingInput, ItemInput, PlanInput,
-};
+use mamori_db::auditing::{self, ActionInput, EngagementInput, FindingInput, ItemInput, PlanInput};
 use mamori_db::org::{self, AuditCtx, Person, UnitTree};
 
 /// A person's capability for `P`, as the web would grant it today.

@@ -92,12 +92,11 @@ pub(crate) async fn auditing_state(app: &TestApp) -> Vec<i64> {
     ] {
         out.push(app.count(table).await);
     }
-    let recorded: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM auditing_item WHERE recorded_at IS NOT NULL",
-    )
-    .fetch_one(app.db.pool())
-    .await
-    .unwrap();
+    let recorded: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM auditing_item WHERE recorded_at IS NOT NULL")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
     out.push(recorded);
     let trail: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_entry WHERE action LIKE 'auditing.%'")
@@ -141,8 +140,10 @@ async fn plan(api: &mut Api) -> i64 {
             &tok,
             Method::POST,
             "/api/v1/audits/plans",
-            Some(json!({"kind": "annual", "title": "年度監査計画", "fiscal_year": fiscal_year(),
-                "purpose": "対策基準の遵守状況を確かめる"})),
+            Some(
+                json!({"kind": "annual", "title": "年度監査計画", "fiscal_year": fiscal_year(),
+                "purpose": "対策基準の遵守状況を確かめる"}),
+            ),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -176,7 +177,11 @@ async fn in_fieldwork(app: &TestApp, api: &mut Api) -> (i64, i64) {
     let plan = plan(api).await;
     let zaimu = app.unit_id("jimu-zaimu").await;
     let gaibu = app.person_id("kansa.gaibu").await;
-    let r = engagement(api, engagement_body(plan, &[zaimu], &[gaibu], &["2-4", "2-6-1"])).await;
+    let r = engagement(
+        api,
+        engagement_body(plan, &[zaimu], &[gaibu], &["2-4", "2-6-1"]),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let id = r.json()["engagement"]["id"].as_i64().unwrap();
     for to in ["planning", "fieldwork"] {
@@ -193,8 +198,10 @@ async fn finding(api: &mut Api, engagement: i64, unit: i64, severity: &str) -> i
             &tok,
             Method::POST,
             &format!("/api/v1/audits/engagements/{engagement}/findings"),
-            Some(json!({"severity": severity, "clause": "2-4-1", "unit_id": unit,
-                "description": "持出しの許可記録が一部ない", "evidence": "持出簿 令和8年5月分"})),
+            Some(
+                json!({"severity": severity, "clause": "2-4-1", "unit_id": unit,
+                "description": "持出しの許可記録が一部ない", "evidence": "持出簿 令和8年5月分"}),
+            ),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -229,7 +236,12 @@ async fn audit_from_plan_to_closed_finding_through_the_api() {
 
     // The checklist came from the criteria: every section of 2-4, and 2-6-1.
     let r = api
-        .call(&gaibu, Method::GET, &format!("/api/v1/audits/engagements/{id}"), None)
+        .call(
+            &gaibu,
+            Method::GET,
+            &format!("/api/v1/audits/engagements/{id}"),
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let v = r.json();
@@ -364,7 +376,12 @@ async fn audit_from_plan_to_closed_finding_through_the_api() {
     let r = advance(&mut api, id, "closed").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let r = api
-        .call(&tokatsu, Method::GET, &format!("/api/v1/audits/engagements/{id}"), None)
+        .call(
+            &tokatsu,
+            Method::GET,
+            &format!("/api/v1/audits/engagements/{id}"),
+            None,
+        )
         .await;
     let v = r.json();
     assert_eq!(v["engagement"]["status"], "closed");
@@ -402,14 +419,21 @@ async fn audit_through_the_pages() {
     let r = planner
         .post_form(
             "/audits/plans",
-            &[("kind", "annual"), ("title", "画面で作る年度計画"), ("fiscal_year", &fy)],
+            &[
+                ("kind", "annual"),
+                ("title", "画面で作る年度計画"),
+                ("fiscal_year", &fy),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let plan_path = r.location().unwrap().split('?').next().unwrap().to_owned();
     let r = planner.get(&plan_path).await;
     assert!(r.body.contains("画面で作る年度計画"));
-    assert!(r.body.contains("清水 亮"), "the external auditor is offered");
+    assert!(
+        r.body.contains("清水 亮"),
+        "the external auditor is offered"
+    );
     let shobo = app.unit_id("shobo-somu").await.to_string();
     let yobo = app.unit_id("shobo-yobo").await.to_string();
     let gaibu = app.person_id("kansa.gaibu").await.to_string();
@@ -443,12 +467,13 @@ async fn audit_through_the_pages() {
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     }
     let id: i64 = e_path.rsplit('/').next().unwrap().parse().unwrap();
-    let items: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM auditing_item WHERE engagement_id = $1 ORDER BY position")
-            .bind(id)
-            .fetch_all(app.db.pool())
-            .await
-            .unwrap();
+    let items: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM auditing_item WHERE engagement_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
     assert_eq!(items.len(), 2);
 
     // The auditor records fieldwork and a finding with a file.
@@ -458,7 +483,11 @@ async fn audit_through_the_pages() {
     let r = auditor
         .post_form(
             &format!("{e_path}/items/{}", items[0]),
-            &[("examined", "入退室記録を確認"), ("result", "適合"), ("notes", "")],
+            &[
+                ("examined", "入退室記録を確認"),
+                ("result", "適合"),
+                ("notes", ""),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
@@ -470,7 +499,10 @@ async fn audit_through_the_pages() {
             ("severity", "minor"),
             ("clause", "2-6-1"),
             ("unit_id", &yobo),
-            ("description", "パスワードを付箋に書いて貼っている端末がある"),
+            (
+                "description",
+                "パスワードを付箋に書いて貼っている端末がある",
+            ),
             ("evidence", "現地確認 令和8年7月"),
             ("item_id", ""),
         ],
@@ -504,7 +536,11 @@ async fn audit_through_the_pages() {
     let r = kacho
         .post_form(
             &format!("/audits/findings/{fid}/action"),
-            &[("owner_id", &owner), ("due_on", &due), ("plan", "付箋を撤去し、パスワード管理を周知する")],
+            &[
+                ("owner_id", &owner),
+                ("due_on", &due),
+                ("plan", "付箋を撤去し、パスワード管理を周知する"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
@@ -564,7 +600,11 @@ async fn an_auditor_never_audits_their_own_unit() {
         assert!(msg.contains("監査の独立性"), "{msg}");
         assert!(msg.contains("井上 久美子"), "{msg}");
         assert!(msg.contains(&format!("「{name}」")), "{msg}");
-        assert_eq!(auditing_state(&app).await, before, "{code}: nothing written");
+        assert_eq!(
+            auditing_state(&app).await,
+            before,
+            "{code}: nothing written"
+        );
     }
     // A system owned by 業務課 puts 業務課 in scope too.
     let zaimu = app.unit_id("jimu-zaimu").await;
@@ -574,7 +614,11 @@ async fn an_auditor_never_audits_their_own_unit() {
     let msg = assert_json_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable");
     assert!(msg.contains("業務課"), "{msg}");
     // 財政課 (a sibling) is fine.
-    let r = engagement(&mut api, engagement_body(plan, &[zaimu], &[kansa], &["2-4"])).await;
+    let r = engagement(
+        &mut api,
+        engagement_body(plan, &[zaimu], &[kansa], &["2-4"]),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let id = r.json()["engagement"]["id"].as_i64().unwrap();
     // Adding 業務課 later is refused just the same, and the scope stays as it was.
@@ -584,7 +628,12 @@ async fn an_auditor_never_audits_their_own_unit() {
     let mut body = engagement_body(plan, &[zaimu, gyomu], &[kansa], &["2-4"]);
     body["title"] = json!("変更後");
     let r = api
-        .call(&tok, Method::PUT, &format!("/api/v1/audits/engagements/{id}"), Some(body))
+        .call(
+            &tok,
+            Method::PUT,
+            &format!("/api/v1/audits/engagements/{id}"),
+            Some(body),
+        )
         .await;
     let msg = assert_json_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable");
     assert!(msg.contains("監査の独立性"), "{msg}");
@@ -865,8 +914,14 @@ async fn the_report_page_shows_scope_criteria_auditors_counts_and_findings() {
     // Counts by severity: 重大 1 (open), 中 1 (closed).
     let counts = b.split("id=\"report-counts\"").nth(1).unwrap();
     let counts = counts.split("</table>").next().unwrap();
-    assert!(counts.contains("<td>重大</td><td>1</td><td>1</td>"), "{counts}");
-    assert!(counts.contains("<td>中</td><td>1</td><td>0</td>"), "{counts}");
+    assert!(
+        counts.contains("<td>重大</td><td>1</td><td>1</td>"),
+        "{counts}"
+    );
+    assert!(
+        counts.contains("<td>中</td><td>1</td><td>0</td>"),
+        "{counts}"
+    );
     assert!(counts.contains("<td>2</td><td>1</td>"), "{counts}");
     // The print stylesheet hides navigation and forms.
     let css = c.get("/assets/mamori.css").await;
@@ -887,7 +942,12 @@ async fn the_xlsx_export_holds_checklist_findings_and_actions() {
     let (id, _, _) = two_findings(&app, &mut api).await;
     let tok = api.tokatsu.clone();
     let r = api
-        .call(&tok, Method::GET, &format!("/api/v1/audits/engagements/{id}/export"), None)
+        .call(
+            &tok,
+            Method::GET,
+            &format!("/api/v1/audits/engagements/{id}/export"),
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let bytes = r.bytes.to_vec();
@@ -959,7 +1019,9 @@ async fn the_xlsx_export_holds_checklist_findings_and_actions() {
     );
     // The page link gives the same file.
     let mut c = app.login("tokatsu").await;
-    let r = c.get(&format!("/audits/engagements/{id}/export.xlsx")).await;
+    let r = c
+        .get(&format!("/audits/engagements/{id}/export.xlsx"))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(
         r.headers[header::CONTENT_TYPE]
@@ -990,7 +1052,11 @@ async fn who_may_see_and_do_what() {
     // 職員: nothing.
     let mut staff = app.login("keiri").await;
     let r = staff.get("/audits").await;
-    assert_error_page(&r, StatusCode::FORBIDDEN, "監査結果の閲覧の権限がありません");
+    assert_error_page(
+        &r,
+        StatusCode::FORBIDDEN,
+        "監査結果の閲覧の権限がありません",
+    );
     let r = staff.get(&format!("/audits/engagements/{id}")).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(!staff.get("/").await.body.contains("href=\"/audits\""));
@@ -1013,11 +1079,21 @@ async fn who_may_see_and_do_what() {
         .collect();
     assert_eq!(ids, vec![id]);
     let r = api
-        .call(&kacho, Method::GET, &format!("/api/v1/audits/engagements/{other}"), None)
+        .call(
+            &kacho,
+            Method::GET,
+            &format!("/api/v1/audits/engagements/{other}"),
+            None,
+        )
         .await;
     assert_json_error(&r, StatusCode::NOT_FOUND, "not_found");
     let r = api
-        .call(&kacho, Method::GET, &format!("/api/v1/audits/engagements/{id}"), None)
+        .call(
+            &kacho,
+            Method::GET,
+            &format!("/api/v1/audits/engagements/{id}"),
+            None,
+        )
         .await;
     let v = r.json();
     assert_eq!(v["findings"].as_array().unwrap().len(), 1);
@@ -1065,12 +1141,17 @@ async fn who_may_see_and_do_what() {
             &kansa,
             Method::POST,
             "/api/v1/audits/plans",
-            Some(json!({"kind": "midterm", "title": "中期監査計画", "fiscal_year": fiscal_year(),
-                "last_year": fiscal_year() + 2})),
+            Some(
+                json!({"kind": "midterm", "title": "中期監査計画", "fiscal_year": fiscal_year(),
+                "last_year": fiscal_year() + 2}),
+            ),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    assert_eq!(r.json()["period"].as_str().unwrap().matches("年度").count(), 2);
+    assert_eq!(
+        r.json()["period"].as_str().unwrap().matches("年度").count(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -1133,9 +1214,11 @@ async fn bad_input_is_refused_with_a_clear_message_and_nothing_written() {
             &tok,
             Method::POST,
             "/api/v1/audits/plans",
-            Some(json!({"kind": "special", "title": "特別監査", "fiscal_year": fiscal_year(),
+            Some(
+                json!({"kind": "special", "title": "特別監査", "fiscal_year": fiscal_year(),
                 "ordered_by": app.person_id("tokatsu").await, "ordered_on": format_iso(today_jst()),
-                "order_note": "不正アクセスの疑い"})),
+                "order_note": "不正アクセスの疑い"}),
+            ),
         )
         .await;
     let msg = assert_json_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable");
@@ -1216,7 +1299,11 @@ async fn bad_input_is_refused_with_a_clear_message_and_nothing_written() {
     let r = c
         .post_form(
             &format!("/audits/findings/{fid}/action"),
-            &[("owner_id", &zaimu.to_string()), ("due_on", &due), ("plan", "改める")],
+            &[
+                ("owner_id", &zaimu.to_string()),
+                ("due_on", &due),
+                ("plan", "改める"),
+            ],
         )
         .await;
     assert_error_page(&r, StatusCode::UNPROCESSABLE_ENTITY, "計画日");
@@ -1256,7 +1343,10 @@ async fn the_demo_has_an_audit_in_follow_up() {
         .unwrap();
     let r = c.get(&format!("/audits/engagements/{id}")).await;
     assert_eq!(r.by_id("status").unwrap(), "フォローアップ");
-    assert!(r.body.contains("確認済にする"), "the reported action awaits the auditor");
+    assert!(
+        r.body.contains("確認済にする"),
+        "the reported action awaits the auditor"
+    );
     // The auditor has a follow-up task; the 係長 with an open action has a fix task.
     let org = app.org_id;
     let kansa = app.person_id("kansa").await;
@@ -1281,4 +1371,147 @@ async fn the_demo_has_an_audit_in_follow_up() {
         )
         .await;
     assert_error_page(&r, StatusCode::CONFLICT, "完了していない指摘が2件");
+}
+
+/// Every audit API route, each answering with success, in the order of an audit: the routes
+/// tried (for the OpenAPI test, which checks that the document lists exactly the routes served).
+pub(crate) async fn api_cycle(app: &TestApp) -> std::collections::BTreeSet<crate::support::Route> {
+    use crate::support::route;
+    let mut api = Api::new(app).await;
+    let mut tried = std::collections::BTreeSet::new();
+    let (plan, id) = in_fieldwork(app, &mut api).await;
+    tried.insert(route("post", "/api/v1/audits/plans"));
+    tried.insert(route("post", "/api/v1/audits/engagements"));
+    tried.insert(route("post", "/api/v1/audits/engagements/{id}/status"));
+    let zaimu_unit = app.unit_id("jimu-zaimu").await;
+    let gaibu_id = app.person_id("kansa.gaibu").await;
+    let zaimu = app.person_id("zaimu.kacho").await;
+    let (tokatsu, gaibu, kacho) = (api.tokatsu.clone(), api.gaibu.clone(), api.zaimu.clone());
+    let mut ok = async |api: &mut Api,
+                        token: &str,
+                        m: &str,
+                        template: &str,
+                        path: String,
+                        body: Option<Value>| {
+        let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
+        let r = api.call(token, method, &path, body).await;
+        assert!(
+            r.status.is_success(),
+            "{m} {template}: {} {}",
+            r.status,
+            r.body
+        );
+        tried.insert(route(m, template));
+        r
+    };
+    ok(
+        &mut api,
+        &tokatsu,
+        "get",
+        "/api/v1/audits/plans",
+        "/api/v1/audits/plans".into(),
+        None,
+    )
+    .await;
+    ok(
+        &mut api,
+        &tokatsu,
+        "get",
+        "/api/v1/audits/plans/{id}",
+        format!("/api/v1/audits/plans/{plan}"),
+        None,
+    )
+    .await;
+    ok(
+        &mut api,
+        &tokatsu,
+        "get",
+        "/api/v1/audits/engagements",
+        "/api/v1/audits/engagements".into(),
+        None,
+    )
+    .await;
+    let r = ok(
+        &mut api,
+        &tokatsu,
+        "get",
+        "/api/v1/audits/engagements/{id}",
+        format!("/api/v1/audits/engagements/{id}"),
+        None,
+    )
+    .await;
+    let item = r.json()["items"][0]["id"].as_i64().unwrap();
+    ok(
+        &mut api,
+        &tokatsu,
+        "put",
+        "/api/v1/audits/engagements/{id}",
+        format!("/api/v1/audits/engagements/{id}"),
+        Some(engagement_body(
+            plan,
+            &[zaimu_unit],
+            &[gaibu_id],
+            &["2-4", "2-6-1", "2-5-1"],
+        )),
+    )
+    .await;
+    ok(
+        &mut api,
+        &gaibu,
+        "post",
+        "/api/v1/audits/engagements/{id}/items",
+        format!("/api/v1/audits/engagements/{id}/items"),
+        Some(json!({"clause": "2-4-1", "question": "鍵の管理簿を確認する"})),
+    )
+    .await;
+    ok(
+        &mut api,
+        &gaibu,
+        "put",
+        "/api/v1/audits/engagements/{id}/items/{item}",
+        format!("/api/v1/audits/engagements/{id}/items/{item}"),
+        Some(json!({"examined": "管理簿", "result": "observation"})),
+    )
+    .await;
+    let r = ok(&mut api, &gaibu, "post", "/api/v1/audits/engagements/{id}/findings", format!("/api/v1/audits/engagements/{id}/findings"),
+        Some(json!({"severity": "minor", "clause": "2-4-1", "unit_id": zaimu_unit, "description": "管理簿の記入漏れ"}))).await;
+    let finding = r.json()["id"].as_i64().unwrap();
+    let r = ok(
+        &mut api,
+        &kacho,
+        "post",
+        "/api/v1/audits/findings/{id}/action",
+        format!("/api/v1/audits/findings/{finding}/action"),
+        Some(json!({"owner_id": zaimu, "due_on": in_days(7), "plan": "記入を徹底する"})),
+    )
+    .await;
+    let action = r.json()["id"].as_i64().unwrap();
+    ok(
+        &mut api,
+        &kacho,
+        "post",
+        "/api/v1/audits/actions/{id}/updates",
+        format!("/api/v1/audits/actions/{action}/updates"),
+        Some(json!({"status": "reported", "note": "徹底した"})),
+    )
+    .await;
+    ok(
+        &mut api,
+        &gaibu,
+        "post",
+        "/api/v1/audits/actions/{id}/follow-up",
+        format!("/api/v1/audits/actions/{action}/follow-up"),
+        Some(json!({"decision": "confirm"})),
+    )
+    .await;
+    ok(
+        &mut api,
+        &tokatsu,
+        "get",
+        "/api/v1/audits/engagements/{id}/export",
+        format!("/api/v1/audits/engagements/{id}/export"),
+        None,
+    )
+    .await;
+    tried
 }

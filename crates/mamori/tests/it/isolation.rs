@@ -1817,8 +1817,14 @@ async fn other_audit(app: &TestApp, other: &OtherOrg) -> (i64, i64, i64, i64, i6
         let p = persons.iter().find(|p| p.id == id).unwrap();
         org::actor(&app.db, p, &tree, &day).await.unwrap()
     };
-    let planner = actor_of(other.persons[0]).await.can::<can::PlanAudits>().unwrap();
-    let conduct = actor_of(auditor.id).await.can::<can::ConductAudits>().unwrap();
+    let planner = actor_of(other.persons[0])
+        .await
+        .can::<can::PlanAudits>()
+        .unwrap();
+    let conduct = actor_of(auditor.id)
+        .await
+        .can::<can::ConductAudits>()
+        .unwrap();
     let corrective = actor_of(other.persons[1])
         .await
         .can::<can::EditCorrectiveActions>()
@@ -1911,11 +1917,12 @@ async fn other_audit(app: &TestApp, other: &OtherOrg) -> (i64, i64, i64, i64, i6
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    let evidence: i64 = sqlx::query_scalar("SELECT id FROM auditing_evidence WHERE finding_id = $1")
-        .bind(finding)
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap();
+    let evidence: i64 =
+        sqlx::query_scalar("SELECT id FROM auditing_evidence WHERE finding_id = $1")
+            .bind(finding)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
     (plan, engagement, item, finding, evidence, action)
 }
 
@@ -1933,11 +1940,18 @@ async fn auditing_probes(p: &mut Prober<'_>, other: &OtherOrg) {
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     }
     // Creating with nothing valid: refused, nothing of the other organisation named.
-    p.clean("/audits/plans", form(&[("kind", "annual"), ("title", "")]), "/audits/plans")
-        .await;
+    p.clean(
+        "/audits/plans",
+        form(&[("kind", "annual"), ("title", "")]),
+        "/audits/plans",
+    )
+    .await;
     p.clean(
         "/api/v1/audits/plans",
-        Send::Api(Method::POST, Some(json!({"kind": "annual", "title": "", "fiscal_year": 2026}))),
+        Send::Api(
+            Method::POST,
+            Some(json!({"kind": "annual", "title": "", "fiscal_year": 2026})),
+        ),
         "/api/v1/audits/plans",
     )
     .await;
@@ -1991,35 +2005,197 @@ async fn auditing_probes(p: &mut Prober<'_>, other: &OtherOrg) {
         ("auditor", &gaibu_s),
     ]);
     let pages: Vec<(&str, Send, String, String, StatusCode)> = vec![
-        ("/audits/plans/{id}", Send::Page, format!("/audits/plans/{plan}"), format!("/audits/plans/{missing}"), StatusCode::NOT_FOUND),
-        ("/audits/plans/{id}/engagements", engagement_form.clone(), format!("/audits/plans/{plan}/engagements"), format!("/audits/plans/{missing}/engagements"), StatusCode::NOT_FOUND),
-        ("/audits/engagements/{id}", Send::Page, format!("/audits/engagements/{engagement}"), format!("/audits/engagements/{missing}"), StatusCode::NOT_FOUND),
-        ("/audits/engagements/{id}", engagement_form.clone(), format!("/audits/engagements/{engagement}"), format!("/audits/engagements/{missing}"), StatusCode::NOT_FOUND),
-        ("/audits/engagements/{id}/status", form(&[("status", "reporting")]), format!("/audits/engagements/{engagement}/status"), format!("/audits/engagements/{missing}/status"), StatusCode::NOT_FOUND),
-        ("/audits/engagements/{id}/report", Send::Page, format!("/audits/engagements/{engagement}/report"), format!("/audits/engagements/{missing}/report"), StatusCode::NOT_FOUND),
-        ("/audits/engagements/{id}/export.xlsx", Send::Page, format!("/audits/engagements/{engagement}/export.xlsx"), format!("/audits/engagements/{missing}/export.xlsx"), StatusCode::NOT_FOUND),
-        ("/audits/findings/{id}/action", form(&[("owner_id", "1"), ("due_on", &end), ("plan", "x")]), format!("/audits/findings/{finding}/action"), format!("/audits/findings/{missing}/action"), StatusCode::NOT_FOUND),
-        ("/audits/findings/{id}/evidence/{eid}", Send::Page, format!("/audits/findings/{finding}/evidence/{evidence}"), format!("/audits/findings/{missing}/evidence/{missing}"), StatusCode::NOT_FOUND),
-        ("/audits/actions/{id}/update", form(&[("status", "reported"), ("note", "x")]), format!("/audits/actions/{action}/update"), format!("/audits/actions/{missing}/update"), StatusCode::NOT_FOUND),
+        (
+            "/audits/plans/{id}",
+            Send::Page,
+            format!("/audits/plans/{plan}"),
+            format!("/audits/plans/{missing}"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/audits/plans/{id}/engagements",
+            engagement_form.clone(),
+            format!("/audits/plans/{plan}/engagements"),
+            format!("/audits/plans/{missing}/engagements"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/audits/engagements/{id}",
+            Send::Page,
+            format!("/audits/engagements/{engagement}"),
+            format!("/audits/engagements/{missing}"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/audits/engagements/{id}",
+            engagement_form.clone(),
+            format!("/audits/engagements/{engagement}"),
+            format!("/audits/engagements/{missing}"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/audits/engagements/{id}/status",
+            form(&[("status", "reporting")]),
+            format!("/audits/engagements/{engagement}/status"),
+            format!("/audits/engagements/{missing}/status"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/audits/engagements/{id}/report",
+            Send::Page,
+            format!("/audits/engagements/{engagement}/report"),
+            format!("/audits/engagements/{missing}/report"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/audits/engagements/{id}/export.xlsx",
+            Send::Page,
+            format!("/audits/engagements/{engagement}/export.xlsx"),
+            format!("/audits/engagements/{missing}/export.xlsx"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/audits/findings/{id}/action",
+            form(&[("owner_id", "1"), ("due_on", &end), ("plan", "x")]),
+            format!("/audits/findings/{finding}/action"),
+            format!("/audits/findings/{missing}/action"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/audits/findings/{id}/evidence/{eid}",
+            Send::Page,
+            format!("/audits/findings/{finding}/evidence/{evidence}"),
+            format!("/audits/findings/{missing}/evidence/{missing}"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/audits/actions/{id}/update",
+            form(&[("status", "reported"), ("note", "x")]),
+            format!("/audits/actions/{action}/update"),
+            format!("/audits/actions/{missing}/update"),
+            StatusCode::NOT_FOUND,
+        ),
         // The CISO does no fieldwork: refused before anything is looked up.
-        ("/audits/engagements/{id}/items", form(&[("clause", "2-4-1"), ("question", "x")]), format!("/audits/engagements/{engagement}/items"), format!("/audits/engagements/{missing}/items"), StatusCode::FORBIDDEN),
-        ("/audits/engagements/{id}/items/{item}", form(&[("examined", "x"), ("result", "conform")]), format!("/audits/engagements/{engagement}/items/{item}"), format!("/audits/engagements/{missing}/items/{missing}"), StatusCode::FORBIDDEN),
-        ("/audits/actions/{id}/follow-up", form(&[("decision", "confirm")]), format!("/audits/actions/{action}/follow-up"), format!("/audits/actions/{missing}/follow-up"), StatusCode::FORBIDDEN),
-        ("/api/v1/audits/plans/{id}", api(Method::GET), format!("/api/v1/audits/plans/{plan}"), format!("/api/v1/audits/plans/{missing}"), StatusCode::NOT_FOUND),
-        ("/api/v1/audits/engagements/{id}", api(Method::GET), format!("/api/v1/audits/engagements/{engagement}"), format!("/api/v1/audits/engagements/{missing}"), StatusCode::NOT_FOUND),
-        ("/api/v1/audits/engagements/{id}", Send::Api(Method::PUT, Some(body(own_plan, own_unit))), format!("/api/v1/audits/engagements/{engagement}"), format!("/api/v1/audits/engagements/{missing}"), StatusCode::NOT_FOUND),
-        ("/api/v1/audits/engagements/{id}/status", Send::Api(Method::POST, Some(json!({"status": "reporting"}))), format!("/api/v1/audits/engagements/{engagement}/status"), format!("/api/v1/audits/engagements/{missing}/status"), StatusCode::NOT_FOUND),
-        ("/api/v1/audits/engagements/{id}/export", api(Method::GET), format!("/api/v1/audits/engagements/{engagement}/export"), format!("/api/v1/audits/engagements/{missing}/export"), StatusCode::NOT_FOUND),
-        ("/api/v1/audits/findings/{id}/action", Send::Api(Method::POST, Some(json!({"owner_id": 1, "due_on": end, "plan": "x"}))), format!("/api/v1/audits/findings/{finding}/action"), format!("/api/v1/audits/findings/{missing}/action"), StatusCode::NOT_FOUND),
-        ("/api/v1/audits/actions/{id}/updates", Send::Api(Method::POST, Some(json!({"status": "reported", "note": "x"}))), format!("/api/v1/audits/actions/{action}/updates"), format!("/api/v1/audits/actions/{missing}/updates"), StatusCode::NOT_FOUND),
-        ("/api/v1/audits/engagements/{id}/items", Send::Api(Method::POST, Some(json!({"clause": "2-4-1", "question": "x"}))), format!("/api/v1/audits/engagements/{engagement}/items"), format!("/api/v1/audits/engagements/{missing}/items"), StatusCode::FORBIDDEN),
-        ("/api/v1/audits/engagements/{id}/items/{item}", Send::Api(Method::PUT, Some(json!({"examined": "x", "result": "conform"}))), format!("/api/v1/audits/engagements/{engagement}/items/{item}"), format!("/api/v1/audits/engagements/{missing}/items/{missing}"), StatusCode::FORBIDDEN),
-        ("/api/v1/audits/engagements/{id}/findings", Send::Api(Method::POST, Some(json!({"severity": "minor", "clause": "2-4-1", "unit_id": own_unit, "description": "x"}))), format!("/api/v1/audits/engagements/{engagement}/findings"), format!("/api/v1/audits/engagements/{missing}/findings"), StatusCode::FORBIDDEN),
-        ("/api/v1/audits/actions/{id}/follow-up", Send::Api(Method::POST, Some(json!({"decision": "confirm"}))), format!("/api/v1/audits/actions/{action}/follow-up"), format!("/api/v1/audits/actions/{missing}/follow-up"), StatusCode::FORBIDDEN),
+        (
+            "/audits/engagements/{id}/items",
+            form(&[("clause", "2-4-1"), ("question", "x")]),
+            format!("/audits/engagements/{engagement}/items"),
+            format!("/audits/engagements/{missing}/items"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/audits/engagements/{id}/items/{item}",
+            form(&[("examined", "x"), ("result", "conform")]),
+            format!("/audits/engagements/{engagement}/items/{item}"),
+            format!("/audits/engagements/{missing}/items/{missing}"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/audits/actions/{id}/follow-up",
+            form(&[("decision", "confirm")]),
+            format!("/audits/actions/{action}/follow-up"),
+            format!("/audits/actions/{missing}/follow-up"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/api/v1/audits/plans/{id}",
+            api(Method::GET),
+            format!("/api/v1/audits/plans/{plan}"),
+            format!("/api/v1/audits/plans/{missing}"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/audits/engagements/{id}",
+            api(Method::GET),
+            format!("/api/v1/audits/engagements/{engagement}"),
+            format!("/api/v1/audits/engagements/{missing}"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/audits/engagements/{id}",
+            Send::Api(Method::PUT, Some(body(own_plan, own_unit))),
+            format!("/api/v1/audits/engagements/{engagement}"),
+            format!("/api/v1/audits/engagements/{missing}"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/audits/engagements/{id}/status",
+            Send::Api(Method::POST, Some(json!({"status": "reporting"}))),
+            format!("/api/v1/audits/engagements/{engagement}/status"),
+            format!("/api/v1/audits/engagements/{missing}/status"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/audits/engagements/{id}/export",
+            api(Method::GET),
+            format!("/api/v1/audits/engagements/{engagement}/export"),
+            format!("/api/v1/audits/engagements/{missing}/export"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/audits/findings/{id}/action",
+            Send::Api(
+                Method::POST,
+                Some(json!({"owner_id": 1, "due_on": end, "plan": "x"})),
+            ),
+            format!("/api/v1/audits/findings/{finding}/action"),
+            format!("/api/v1/audits/findings/{missing}/action"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/audits/actions/{id}/updates",
+            Send::Api(
+                Method::POST,
+                Some(json!({"status": "reported", "note": "x"})),
+            ),
+            format!("/api/v1/audits/actions/{action}/updates"),
+            format!("/api/v1/audits/actions/{missing}/updates"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/audits/engagements/{id}/items",
+            Send::Api(
+                Method::POST,
+                Some(json!({"clause": "2-4-1", "question": "x"})),
+            ),
+            format!("/api/v1/audits/engagements/{engagement}/items"),
+            format!("/api/v1/audits/engagements/{missing}/items"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/api/v1/audits/engagements/{id}/items/{item}",
+            Send::Api(
+                Method::PUT,
+                Some(json!({"examined": "x", "result": "conform"})),
+            ),
+            format!("/api/v1/audits/engagements/{engagement}/items/{item}"),
+            format!("/api/v1/audits/engagements/{missing}/items/{missing}"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/api/v1/audits/engagements/{id}/findings",
+            Send::Api(
+                Method::POST,
+                Some(
+                    json!({"severity": "minor", "clause": "2-4-1", "unit_id": own_unit, "description": "x"}),
+                ),
+            ),
+            format!("/api/v1/audits/engagements/{engagement}/findings"),
+            format!("/api/v1/audits/engagements/{missing}/findings"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/api/v1/audits/actions/{id}/follow-up",
+            Send::Api(Method::POST, Some(json!({"decision": "confirm"}))),
+            format!("/api/v1/audits/actions/{action}/follow-up"),
+            format!("/api/v1/audits/actions/{missing}/follow-up"),
+            StatusCode::FORBIDDEN,
+        ),
     ];
     for (template, how, other_path, missing_path, status) in pages {
         p.c.get("/audits").await;
-        p.hidden(template, how, &other_path, &missing_path, status).await;
+        p.hidden(template, how, &other_path, &missing_path, status)
+            .await;
     }
     // An evidence file of the other organisation under one of this organisation's findings.
     let own_finding: i64 = sqlx::query_scalar("SELECT MIN(id) FROM auditing_finding")
@@ -2040,10 +2216,21 @@ async fn auditing_probes(p: &mut Prober<'_>, other: &OtherOrg) {
         p.c.get("/audits").await;
         let csrf = p.c.csrf.clone().unwrap();
         let body = crate::roster::multipart(
-            &[("csrf", &csrf), ("severity", "minor"), ("clause", "2-4-1"), ("unit_id", "1"), ("description", "x")],
+            &[
+                ("csrf", &csrf),
+                ("severity", "minor"),
+                ("clause", "2-4-1"),
+                ("unit_id", "1"),
+                ("description", "x"),
+            ],
             None,
         );
-        let r = crate::roster::post_multipart(&mut p.c, &format!("/audits/engagements/{id}/findings"), body).await;
+        let r = crate::roster::post_multipart(
+            &mut p.c,
+            &format!("/audits/engagements/{id}/findings"),
+            body,
+        )
+        .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
         assert_clean(&r, "findings");
         answers.push(r.body.replace(&request_id(&r), "<request-id>"));

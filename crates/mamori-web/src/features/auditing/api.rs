@@ -65,19 +65,20 @@ fn plan_json(p: &auditing::Plan) -> Value {
 /// An engagement as the API shows it: stored codes plus labels, counts by severity.
 pub fn engagement_json(v: &EngagementView, viewer: &Viewer) -> Result<Value, AppError> {
     let mut out = serde_json::to_value(v)?;
-    out["status_label"] = json!(v.engagement.status().label_ja());
-    out["unit_names"] = json!(
-        v.units
-            .iter()
-            .map(|u| viewer.tree.full_name(*u))
-            .collect::<Vec<_>>()
-    );
-    out["counts"] = json!(
-        v.counts()
-            .into_iter()
-            .map(|(s, n, open)| json!({"severity": s.code(), "label": s.label_ja(), "total": n, "open": open}))
-            .collect::<Vec<_>>()
-    );
+    let units: Vec<String> = v.units.iter().map(|u| viewer.tree.full_name(*u)).collect();
+    let counts: Vec<Value> = v
+        .counts()
+        .into_iter()
+        .map(|(s, n, open)| json!({"severity": s.code(), "label": s.label_ja(), "total": n, "open": open}))
+        .collect();
+    if let Some(o) = out.as_object_mut() {
+        o.insert(
+            "status_label".into(),
+            json!(v.engagement.status().label_ja()),
+        );
+        o.insert("unit_names".into(), json!(units));
+        o.insert("counts".into(), json!(counts));
+    }
     Ok(out)
 }
 
@@ -150,8 +151,15 @@ pub(crate) async fn create_plan(
     };
     let input = plan_input(&form)?;
     let id = write(&state, &viewer, async |tx: &mut AnyConnection| {
-        auditing::create_plan(tx, &cap, &viewer.audit_ctx(), &viewer.tree, &input, today_jst())
-            .await
+        auditing::create_plan(
+            tx,
+            &cap,
+            &viewer.audit_ctx(),
+            &viewer.tree,
+            &input,
+            today_jst(),
+        )
+        .await
     })
     .await?;
     let p = auditing::plan(&state.db, cap.org(), id).await?;
@@ -170,7 +178,9 @@ pub(crate) async fn get_plan(
     let rows = load_rows(&state, &viewer, Some(id)).await?;
     let p = auditing::plan(&state.db, OrgId(viewer.person.org_id), id).await?;
     let mut out = plan_json(&p);
-    out["engagements"] = serde_json::to_value(&rows)?;
+    if let Some(o) = out.as_object_mut() {
+        o.insert("engagements".into(), serde_json::to_value(&rows)?);
+    }
     Ok(Json(out))
 }
 

@@ -17,17 +17,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use mamori_core::auditing::{
-    ActionStatus, EngagementStatus, ItemResult, PlanKind, Severity,
-};
+use mamori_core::auditing::{ActionStatus, EngagementStatus, ItemResult, PlanKind, Severity};
 use mamori_core::calendar::{parse_date, today_jst};
 use mamori_core::permission::{Action, Capability, Denied, Permission, can};
 use mamori_core::role::Role;
 use mamori_core::standards;
 use mamori_db::AnyConnection;
 use mamori_db::auditing::{
-    self, ActionInput, AuditingError, EngagementInput, EngagementView, FieldProblem,
-    FindingInput, ItemInput, PlanInput,
+    self, ActionInput, AuditingError, EngagementInput, EngagementView, FieldProblem, FindingInput,
+    ItemInput, PlanInput,
 };
 use serde::Deserialize;
 
@@ -146,9 +144,7 @@ pub async fn load_view(
 ) -> Result<EngagementView, AppError> {
     Ok(match reader(state, viewer).await? {
         Reader::Results(c) => auditing::engagement_view(&state.db, &c, &viewer.tree, id).await?,
-        Reader::Corrective(c) => {
-            auditing::engagement_view(&state.db, &c, &viewer.tree, id).await?
-        }
+        Reader::Corrective(c) => auditing::engagement_view(&state.db, &c, &viewer.tree, id).await?,
     })
 }
 
@@ -250,7 +246,10 @@ fn unit_choices(viewer: &Viewer) -> Vec<(i64, String)> {
 }
 
 fn clause_label(number: &str) -> String {
-    standards::clause(number).map_or_else(|| number.to_owned(), |c| format!("{} {}", c.number, c.title))
+    standards::clause(number).map_or_else(
+        || number.to_owned(),
+        |c| format!("{} {}", c.number, c.title),
+    )
 }
 
 // ------------------------------------------------------------------ list
@@ -403,13 +402,14 @@ pub fn plan_input(form: &PlanForm) -> Result<PlanInput, AppError> {
     } else {
         year(&form.last_year, "最終年度")?
     };
-    let ordered_by = if form.ordered_by.trim().is_empty() {
-        None
-    } else {
-        Some(form.ordered_by.trim().parse().map_err(|_| {
-            AppError::Unprocessable("指示したCISOの指定が正しくありません".into())
-        })?)
-    };
+    let ordered_by =
+        if form.ordered_by.trim().is_empty() {
+            None
+        } else {
+            Some(form.ordered_by.trim().parse().map_err(|_| {
+                AppError::Unprocessable("指示したCISOの指定が正しくありません".into())
+            })?)
+        };
     Ok(PlanInput {
         kind,
         title: form.title.clone(),
@@ -430,8 +430,15 @@ async fn create_plan(
     let cap = viewer.can::<can::PlanAudits>(&state).await?;
     let input = plan_input(&form)?;
     let id = write(&state, &viewer, async |tx: &mut AnyConnection| {
-        auditing::create_plan(tx, &cap, &viewer.audit_ctx(), &viewer.tree, &input, today_jst())
-            .await
+        auditing::create_plan(
+            tx,
+            &cap,
+            &viewer.audit_ctx(),
+            &viewer.tree,
+            &input,
+            today_jst(),
+        )
+        .await
     })
     .await?;
     Ok(Redirect::to(&format!("/audits/plans/{id}?saved=1")).into_response())
@@ -495,9 +502,9 @@ pub fn engagement_input(pairs: &[(String, String)]) -> Result<EngagementInput, A
             .iter()
             .filter(|(key, _)| key == k)
             .map(|(_, v)| {
-                v.trim()
-                    .parse()
-                    .map_err(|_| AppError::Unprocessable(format!("{what}の指定「{v}」が正しくありません")))
+                v.trim().parse().map_err(|_| {
+                    AppError::Unprocessable(format!("{what}の指定「{v}」が正しくありません"))
+                })
             })
             .collect()
     };
@@ -764,7 +771,14 @@ fn prepare(viewer: &Viewer, v: &EngagementView) -> Prepared {
         systems: v
             .systems
             .iter()
-            .map(|s| format!("{} {}（{}）", s.asset_no, s.name, viewer.tree.full_name(s.unit_id)))
+            .map(|s| {
+                format!(
+                    "{} {}（{}）",
+                    s.asset_no,
+                    s.name,
+                    viewer.tree.full_name(s.unit_id)
+                )
+            })
             .collect(),
         systems_text: v
             .systems
@@ -874,9 +888,8 @@ pub struct StatusForm {
 
 /// Reads a status.
 pub fn status_of(text: &str) -> Result<EngagementStatus, AppError> {
-    EngagementStatus::parse(text).ok_or_else(|| {
-        AppError::Unprocessable(format!("監査の段階「{text}」はありません"))
-    })
+    EngagementStatus::parse(text)
+        .ok_or_else(|| AppError::Unprocessable(format!("監査の段階「{text}」はありません")))
 }
 
 async fn advance(
@@ -985,16 +998,14 @@ pub fn finding_input(
         .trim()
         .parse()
         .map_err(|_| AppError::Unprocessable("指摘の対象組織を選んでください".into()))?;
-    let item_id = if item_id.trim().is_empty() {
-        None
-    } else {
-        Some(
-            item_id
-                .trim()
-                .parse()
-                .map_err(|_| AppError::Unprocessable("チェック項目の指定が正しくありません".into()))?,
-        )
-    };
+    let item_id =
+        if item_id.trim().is_empty() {
+            None
+        } else {
+            Some(item_id.trim().parse().map_err(|_| {
+                AppError::Unprocessable("チェック項目の指定が正しくありません".into())
+            })?)
+        };
     Ok(FindingInput {
         severity,
         clause: clause.to_owned(),
@@ -1053,9 +1064,10 @@ async fn evidence(
         return Err(AppError::NotFound);
     }
     let (ev, bytes) = auditing::evidence_content(&state.db, org, finding, eid).await?;
-    let mut entry = viewer
-        .audit_ctx()
-        .entry("auditing.evidence.download", "auditing_finding", finding);
+    let mut entry =
+        viewer
+            .audit_ctx()
+            .entry("auditing.evidence.download", "auditing_finding", finding);
     entry.unit_id = Some(unit);
     entry.after = Some(serde_json::json!({"evidence_id": ev.id, "sha256": ev.sha256}));
     viewer.record(&state, entry).await?;
@@ -1131,7 +1143,10 @@ async fn plan_action(
     })
     .await?;
     let eid = engagement_of_finding(&state, &viewer, finding).await?;
-    Ok(Redirect::to(&format!("/audits/engagements/{eid}?saved=1#finding-{finding}")).into_response())
+    Ok(Redirect::to(&format!(
+        "/audits/engagements/{eid}?saved=1#finding-{finding}"
+    ))
+    .into_response())
 }
 
 async fn engagement_of_finding(
@@ -1184,7 +1199,10 @@ async fn update_action(
     })
     .await?;
     let eid = engagement_of_finding(&state, &viewer, finding).await?;
-    Ok(Redirect::to(&format!("/audits/engagements/{eid}?saved=1#finding-{finding}")).into_response())
+    Ok(Redirect::to(&format!(
+        "/audits/engagements/{eid}?saved=1#finding-{finding}"
+    ))
+    .into_response())
 }
 
 /// An auditor's follow-up of an action reported done.
@@ -1232,7 +1250,10 @@ async fn follow_up(
     })
     .await?;
     let eid = engagement_of_finding(&state, &viewer, finding).await?;
-    Ok(Redirect::to(&format!("/audits/engagements/{eid}?saved=1#finding-{finding}")).into_response())
+    Ok(Redirect::to(&format!(
+        "/audits/engagements/{eid}?saved=1#finding-{finding}"
+    ))
+    .into_response())
 }
 
 // ------------------------------------------------------------------ report and export
@@ -1254,7 +1275,11 @@ async fn report(
     let v = load_view(&state, &viewer, id).await?;
     let e = prepare(&viewer, &v);
     page(&ReportPage {
-        layout: Layout::new(&viewer, format!("監査報告書 {}", v.engagement.title), "/audits"),
+        layout: Layout::new(
+            &viewer,
+            format!("監査報告書 {}", v.engagement.title),
+            "/audits",
+        ),
         id,
         e,
         printed: date_ja(&mamori_core::calendar::format_iso(today_jst())),
@@ -1290,9 +1315,7 @@ pub async fn export_response(
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ),
     );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"audit-{id}.xlsx\""
-    )) {
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"audit-{id}.xlsx\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
