@@ -533,7 +533,15 @@ async fn resolve(
         problems.push(("units", "監査対象の組織を1つ以上選んでください".to_owned()));
     }
     for u in &input.units {
-        if tree.get(*u).is_none() {
+        if tree.get(*u).is_some_and(|unit| unit.parent_id.is_none()) {
+            // Everyone belongs to the organisation: audit its bodies and sections instead, so
+            // that the independence check has units to compare.
+            problems.push((
+                "units",
+                "組織全体ではなく、監査する所属（事務局・消防本部などの組織）を選んでください"
+                    .to_owned(),
+            ));
+        } else if tree.get(*u).is_none() {
             problems.push(("units", format!("監査対象の組織（ID {u}）が見つかりません")));
         } else if !units.contains(u) {
             units.push(*u);

@@ -1175,6 +1175,10 @@ async fn bad_input_is_refused_with_a_clear_message_and_nothing_written() {
             "監査対象の組織（ID 987654）が見つかりません",
         ),
         (
+            engagement_body(plan, &[app.unit_id("kyonan").await], &[gaibu], &["2-4"]),
+            "組織全体ではなく",
+        ),
+        (
             {
                 let mut b = engagement_body(plan, &[zaimu_unit], &[gaibu], &["2-4"]);
                 b["systems"] = json!(["J-INF-010"]);
