@@ -95,7 +95,7 @@ pub async fn load(db: &Db, org_id: i64, ctx: &AuditCtx) -> anyhow::Result<i64> {
             ends_on: Some(ends),
             units: vec![unit("jiseien")?],
             systems: vec!["K-SYS-001".to_owned()],
-            criteria: vec!["2-4-3".to_owned(), "2-5-1".to_owned(), "2-6-2".to_owned()],
+            criteria: vec!["2-4-4".to_owned(), "2-5-1".to_owned(), "2-6-1".to_owned()],
             auditors: vec![auditor.id],
             note: "内部監査（監査人 井上）。介護記録システムを含む。".to_owned(),
         },
@@ -117,7 +117,7 @@ pub async fn load(db: &Db, org_id: i64, ctx: &AuditCtx) -> anyhow::Result<i64> {
     let item_of = |clause: &str| items.iter().find(|(_, c)| c == clause).map(|(id, _)| *id);
     let records = [
         (
-            "2-4-3",
+            "2-4-4",
             "職員の端末の設置状況、離席時の画面ロック、記録媒体の保管庫を現地で確認",
             ItemResult::Nonconform,
             "看護係の詰所で、離席中にロックされていない端末が1台あった。",
@@ -129,10 +129,10 @@ pub async fn load(db: &Db, org_id: i64, ctx: &AuditCtx) -> anyhow::Result<i64> {
             "生活支援係でUSBメモリの持出し記録が2件なかった。",
         ),
         (
-            "2-6-2",
-            "介護記録システムの利用者ID一覧と人事異動の記録を照合",
+            "2-6-1",
+            "介護記録システムのバックアップ取得記録と復元手順を確認",
             ItemResult::Observation,
-            "異動者のIDは削除済み。復元訓練の記録は見当たらない。",
+            "バックアップは日次で取得されているが、復元訓練の記録は見当たらない。",
         ),
     ];
     for (clause, examined, result, notes) in records {
@@ -165,14 +165,14 @@ pub async fn load(db: &Db, org_id: i64, ctx: &AuditCtx) -> anyhow::Result<i64> {
         ),
         (
             Severity::Minor,
-            "2-4-3",
+            "2-4-4",
             "jiseien-kango",
             "離席時に画面がロックされていない端末があった。",
             "現地確認（看護係 詰所）",
         ),
         (
             Severity::Observation,
-            "2-6-2",
+            "2-6-1",
             "jiseien-kanri",
             "介護記録システムのバックアップからの復元訓練の記録が残されていない。",
             "システム運用記録",

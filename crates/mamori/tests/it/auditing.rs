@@ -531,6 +531,12 @@ async fn audit_through_the_pages() {
     let r = kacho.get(&e_path).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("改善措置を計画する"), "{}", r.body);
+    // The owner is chosen among those who may act in 予防課: its 管理者 first, not its staff.
+    let select = r.body.split(&format!("id=\"ao-{fid}\"")).nth(1).unwrap();
+    let select = select.split("</select>").next().unwrap();
+    let first = select.split("<option").nth(1).unwrap();
+    assert!(first.contains("近藤 和也"), "{select}");
+    assert!(!select.contains("野沢 彩"), "{select}");
     let owner = app.person_id("yobo.kacho").await.to_string();
     let due = in_days(14);
     let r = kacho

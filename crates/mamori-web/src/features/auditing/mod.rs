@@ -205,19 +205,33 @@ fn auditor_choices(viewer: &Viewer) -> Vec<(i64, String)> {
         .collect()
 }
 
-fn active_persons(viewer: &Viewer) -> Vec<(i64, String)> {
-    viewer
-        .snapshot
+/// Active persons who may update corrective actions in `unit` (an action's possible owners),
+/// the unit's own 管理者 first.
+fn owner_choices(viewer: &Viewer, unit: i64) -> Vec<(i64, String)> {
+    let snapshot = &viewer.snapshot;
+    let path = viewer.tree.path(unit);
+    let mut out: Vec<(bool, i64, String)> = snapshot
         .persons
         .iter()
         .filter(|p| p.status == "active")
+        .filter(|p| {
+            mamori_db::org::actor_from(p, &viewer.tree, snapshot.assignments.iter())
+                .can_on::<can::EditCorrectiveActions>(&path)
+                .is_ok()
+        })
         .map(|p| {
+            let manager_here = snapshot.assignments.iter().any(|a| {
+                a.person_id == p.id && a.unit_id == unit && a.role == Role::SecurityManager.code()
+            });
             (
+                !manager_here,
                 p.id,
                 format!("{}（{}）", p.name, viewer.tree.full_name(p.unit_id)),
             )
         })
-        .collect()
+        .collect();
+    out.sort_by_key(|(other, _, _)| *other);
+    out.into_iter().map(|(_, id, label)| (id, label)).collect()
 }
 
 fn ciso_choices(viewer: &Viewer) -> Vec<(i64, String)> {
@@ -602,12 +616,13 @@ struct FindingRow {
     closed: bool,
     action: Option<ActionRow>,
     can_plan_action: bool,
+    /// Who may own its corrective action: (person id, label, currently the owner).
+    owners: Vec<(i64, String, bool)>,
 }
 
 struct ActionRow {
     id: i64,
     owner: String,
-    owner_id: i64,
     planned_on: String,
     due_on: String,
     due_iso: String,
@@ -690,7 +705,6 @@ fn prepare(viewer: &Viewer, v: &EngagementView) -> Prepared {
                 ActionRow {
                     id: a.id,
                     owner: v.name(Some(a.owner_id)),
-                    owner_id: a.owner_id,
                     planned_on: date_ja(&a.planned_on),
                     due_on: date_ja(&a.due_on),
                     due_iso: a.due_on.clone(),
@@ -724,7 +738,13 @@ fn prepare(viewer: &Viewer, v: &EngagementView) -> Prepared {
                         && a.reported_by != Some(me),
                 }
             });
+            let owner_now = fv.action.as_ref().map(|a| a.owner_id);
+            let owners = owner_choices(viewer, f.unit_id)
+                .into_iter()
+                .map(|(id, label)| (id, label, owner_now == Some(id)))
+                .collect();
             FindingRow {
+                owners,
                 id: f.id,
                 no: fv.no,
                 severity: f.severity().label_ja(),
@@ -810,7 +830,6 @@ struct EngagementPage {
     assigned: bool,
     units: Vec<(i64, String, bool)>,
     auditor_choices: Vec<(i64, String, bool)>,
-    persons: Vec<(i64, String)>,
     results: Vec<(&'static str, &'static str)>,
     severities: Vec<(&'static str, &'static str)>,
     statuses: Vec<(&'static str, &'static str)>,
@@ -858,7 +877,6 @@ async fn engagement_page(
             .into_iter()
             .map(|(id, name)| (id, name, v.assigned(id)))
             .collect(),
-        persons: active_persons(&viewer),
         results: ItemResult::ALL
             .iter()
             .map(|r| (r.code(), r.label_ja()))
