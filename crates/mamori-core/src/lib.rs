@@ -4,6 +4,7 @@
 //! section of 基本方針 or 対策基準 it serves.
 
 pub mod asset;
+pub mod auditing;
 pub mod calendar;
 pub mod diff;
 pub mod document;

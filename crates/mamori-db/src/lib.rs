@@ -7,6 +7,7 @@
 
 pub mod assets;
 pub mod audit;
+pub mod auditing;
 pub mod auth;
 pub mod documents;
 pub mod import;

@@ -147,10 +147,165 @@ pub const MIGRATIONS: &[Migration] = &[
         steps: V7,
     },
     Migration {
+        version: 9,
+        name: "information security audits: plans, engagements, checklists, findings, corrective actions",
+        steps: V9,
+    },
+    Migration {
         version: 11,
         name: "mail outbox: reminders and notices queued for SMTP delivery",
         steps: V11,
     },
+];
+
+/// 情報セキュリティ監査 (§7) — distinct from the audit trail (`audit_entry`). An engagement's
+/// scope, criteria and auditors are rows of their own so they can be searched; evidence files
+/// are stored like disposal certificates (SHA-256, never overwritten); a corrective action
+/// keeps its updates as rows.
+const V9: &[Step] = &[
+    Step::Sql(
+        "CREATE TABLE auditing_plan (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            kind TEXT NOT NULL,
+            title TEXT NOT NULL,
+            fiscal_year {int} NOT NULL,
+            last_year {int} NOT NULL,
+            purpose TEXT NOT NULL DEFAULT '',
+            ordered_by {int} REFERENCES person(id),
+            ordered_on TEXT,
+            order_note TEXT NOT NULL DEFAULT '',
+            created_by {int},
+            created_at TEXT NOT NULL
+        )",
+    ),
+    Step::Sql("CREATE INDEX auditing_plan_org ON auditing_plan (org_id, fiscal_year)"),
+    Step::Sql(
+        "CREATE TABLE auditing_engagement (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            plan_id {int} NOT NULL REFERENCES auditing_plan(id),
+            title TEXT NOT NULL,
+            status TEXT NOT NULL,
+            starts_on TEXT NOT NULL,
+            ends_on TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            created_by {int},
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )",
+    ),
+    Step::Sql("CREATE INDEX auditing_engagement_plan ON auditing_engagement (org_id, plan_id)"),
+    Step::Sql(
+        "CREATE TABLE auditing_scope_unit (
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            engagement_id {int} NOT NULL REFERENCES auditing_engagement(id),
+            unit_id {int} NOT NULL REFERENCES unit(id),
+            PRIMARY KEY (engagement_id, unit_id)
+        )",
+    ),
+    Step::Sql(
+        "CREATE TABLE auditing_scope_system (
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            engagement_id {int} NOT NULL REFERENCES auditing_engagement(id),
+            asset_id {int} NOT NULL REFERENCES asset(id),
+            PRIMARY KEY (engagement_id, asset_id)
+        )",
+    ),
+    Step::Sql(
+        "CREATE TABLE auditing_criterion (
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            engagement_id {int} NOT NULL REFERENCES auditing_engagement(id),
+            clause TEXT NOT NULL,
+            PRIMARY KEY (engagement_id, clause)
+        )",
+    ),
+    Step::Sql(
+        "CREATE TABLE auditing_auditor (
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            engagement_id {int} NOT NULL REFERENCES auditing_engagement(id),
+            person_id {int} NOT NULL REFERENCES person(id),
+            PRIMARY KEY (engagement_id, person_id)
+        )",
+    ),
+    Step::Sql("CREATE INDEX auditing_auditor_person ON auditing_auditor (org_id, person_id)"),
+    Step::Sql(
+        "CREATE TABLE auditing_item (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            engagement_id {int} NOT NULL REFERENCES auditing_engagement(id),
+            clause TEXT NOT NULL,
+            position {int} NOT NULL,
+            question TEXT NOT NULL,
+            examined TEXT NOT NULL DEFAULT '',
+            result TEXT NOT NULL DEFAULT '',
+            notes TEXT NOT NULL DEFAULT '',
+            recorded_by {int} REFERENCES person(id),
+            recorded_at TEXT
+        )",
+    ),
+    Step::Sql("CREATE INDEX auditing_item_engagement ON auditing_item (engagement_id, position)"),
+    Step::Sql(
+        "CREATE TABLE auditing_finding (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            engagement_id {int} NOT NULL REFERENCES auditing_engagement(id),
+            item_id {int} REFERENCES auditing_item(id),
+            severity TEXT NOT NULL,
+            clause TEXT NOT NULL,
+            unit_id {int} NOT NULL REFERENCES unit(id),
+            description TEXT NOT NULL,
+            evidence TEXT NOT NULL DEFAULT '',
+            created_by {int} REFERENCES person(id),
+            created_at TEXT NOT NULL
+        )",
+    ),
+    Step::Sql("CREATE INDEX auditing_finding_engagement ON auditing_finding (engagement_id)"),
+    Step::Sql(
+        "CREATE TABLE auditing_evidence (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            finding_id {int} NOT NULL REFERENCES auditing_finding(id),
+            file_name TEXT NOT NULL,
+            size {int} NOT NULL,
+            sha256 TEXT NOT NULL,
+            content {blob} NOT NULL,
+            uploaded_by {int},
+            created_at TEXT NOT NULL
+        )",
+    ),
+    Step::Sql("CREATE INDEX auditing_evidence_finding ON auditing_evidence (finding_id)"),
+    Step::Sql(
+        "CREATE TABLE auditing_action (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            finding_id {int} NOT NULL UNIQUE REFERENCES auditing_finding(id),
+            owner_id {int} NOT NULL REFERENCES person(id),
+            planned_on TEXT NOT NULL,
+            due_on TEXT NOT NULL,
+            plan TEXT NOT NULL,
+            status TEXT NOT NULL,
+            reported_by {int} REFERENCES person(id),
+            confirmed_by {int} REFERENCES person(id),
+            confirmed_on TEXT,
+            created_by {int},
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )",
+    ),
+    Step::Sql("CREATE INDEX auditing_action_owner ON auditing_action (org_id, owner_id, status)"),
+    Step::Sql(
+        "CREATE TABLE auditing_action_update (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            action_id {int} NOT NULL REFERENCES auditing_action(id),
+            person_id {int} REFERENCES person(id),
+            status TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        )",
+    ),
+    Step::Sql("CREATE INDEX auditing_action_update_action ON auditing_action_update (action_id)"),
 ];
 
 /// Mail to persons (reminders of their tasks, notices) is queued here and delivered by the

@@ -35,4 +35,5 @@ pub use read::{
 pub use schema::{Column, ColumnKind, FoundColumn, fold_header};
 pub use write::{
     ExportFormat, ExportTable, write_csv_cp932, write_csv_utf8, write_table, write_xlsx,
+    write_xlsx_book,
 };

@@ -260,6 +260,48 @@ pub fn write_xlsx(table: &ExportTable) -> Result<Vec<u8>, TabularErrors> {
 }
 
 fn build_xlsx(table: &ExportTable) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    build_book(std::slice::from_ref(table))
+}
+
+/// An xlsx workbook with one sheet per table, each as [`write_xlsx`] writes its one sheet (an
+/// audit engagement's checklist, findings and corrective actions side by side).
+pub fn write_xlsx_book(tables: &[ExportTable]) -> Result<Vec<u8>, TabularErrors> {
+    let mut errors = Collector::new(MAX_EXPORT_ERRORS);
+    for table in tables {
+        table.check_shape(&mut errors);
+        if table.rows.len() + 1 > XLSX_MAX_ROWS {
+            errors.push(TabularError::file(TabularErrorKind::TooManyRows {
+                max: XLSX_MAX_ROWS - 1,
+            }));
+        }
+        for (number, row) in table.numbered_rows() {
+            for (column, value) in row.iter().enumerate() {
+                let chars = value.chars().count();
+                if chars >= XLSX_MAX_CELL_CHARS {
+                    errors.push(TabularError::cell(
+                        number,
+                        table.header(column),
+                        value,
+                        TabularErrorKind::CellTooLong {
+                            chars,
+                            max: XLSX_MAX_CELL_CHARS - 1,
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    if !errors.is_empty_so_far() {
+        return errors.finish(Vec::new());
+    }
+    build_book(tables).map_err(|e| {
+        TabularErrors::one(TabularError::file(TabularErrorKind::XlsxWrite {
+            reason: e.to_string(),
+        }))
+    })
+}
+
+fn build_book(tables: &[ExportTable]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     let mut workbook = Workbook::new();
     // The fastest deflate level: exports of 100,000 rows stay well under the time budget, and
     // the file is only somewhat larger.
@@ -268,33 +310,35 @@ fn build_xlsx(table: &ExportTable) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError
         .set_bold()
         .set_background_color(Color::RGB(0xDDE5F0))
         .set_border(FormatBorder::Thin);
-    let sheet = workbook.add_worksheet();
-    sheet.set_name(sheet_name(&table.sheet_name))?;
-    let last_col = u16::try_from(table.headers.len().saturating_sub(1)).unwrap_or(u16::MAX);
-    for (col, header) in (0u16..).zip(&table.headers) {
-        sheet.write_string_with_format(0, col, guard(header), &header_format)?;
-        let width = table
-            .rows
-            .iter()
-            .take(WIDTH_SAMPLE_ROWS)
-            .filter_map(|r| r.get(usize::from(col)))
-            .chain(std::iter::once(header))
-            .map(|v| display_width(v))
-            .max()
-            .unwrap_or(8);
-        sheet.set_column_width(col, (width as f64 + 2.0).clamp(8.0, 60.0))?;
-    }
-    for (row_index, row) in (1u32..).zip(&table.rows) {
-        for (col, value) in (0u16..).zip(row) {
-            if !value.is_empty() {
-                sheet.write_string(row_index, col, guard(value))?;
+    for table in tables {
+        let sheet = workbook.add_worksheet();
+        sheet.set_name(sheet_name(&table.sheet_name))?;
+        let last_col = u16::try_from(table.headers.len().saturating_sub(1)).unwrap_or(u16::MAX);
+        for (col, header) in (0u16..).zip(&table.headers) {
+            sheet.write_string_with_format(0, col, guard(header), &header_format)?;
+            let width = table
+                .rows
+                .iter()
+                .take(WIDTH_SAMPLE_ROWS)
+                .filter_map(|r| r.get(usize::from(col)))
+                .chain(std::iter::once(header))
+                .map(|v| display_width(v))
+                .max()
+                .unwrap_or(8);
+            sheet.set_column_width(col, (width as f64 + 2.0).clamp(8.0, 60.0))?;
+        }
+        for (row_index, row) in (1u32..).zip(&table.rows) {
+            for (col, value) in (0u16..).zip(row) {
+                if !value.is_empty() {
+                    sheet.write_string(row_index, col, guard(value))?;
+                }
             }
         }
-    }
-    if !table.headers.is_empty() {
-        let last_row = u32::try_from(table.rows.len()).unwrap_or(u32::MAX);
-        sheet.set_freeze_panes(1, 0)?;
-        sheet.autofilter(0, 0, last_row, last_col)?;
+        if !table.headers.is_empty() {
+            let last_row = u32::try_from(table.rows.len()).unwrap_or(u32::MAX);
+            sheet.set_freeze_panes(1, 0)?;
+            sheet.autofilter(0, 0, last_row, last_col)?;
+        }
     }
     workbook.save_to_buffer()
 }

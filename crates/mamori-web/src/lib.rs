@@ -111,6 +111,7 @@ pub fn build(db: Db, config: AppConfig) -> Router {
         .merge(features::inventory::router())
         .merge(features::notifications::router())
         .merge(features::documents::router())
+        .merge(features::auditing::router())
         .merge(api)
         .merge(features::api::openapi_router(openapi))
         .fallback(error::not_found)

@@ -95,6 +95,14 @@ impl Layout {
                 current: false,
             });
         }
+        if may(Action::AuditResultView) || may(Action::AuditPlan) || may(Action::AuditWork) {
+            nav.push(NavItem {
+                href: "/audits",
+                label: "情報セキュリティ監査",
+                section: "§7",
+                current: false,
+            });
+        }
         nav.push(NavItem {
             href: "/documents",
             label: "ポリシー文書",

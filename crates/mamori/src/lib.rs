@@ -7,6 +7,7 @@ pub mod cli;
 pub mod demo;
 pub mod demo_assets;
 pub mod demo_documents;
+pub mod demo_auditing;
 pub mod netcheck_cmd;
 pub mod remind_cmd;
 pub mod roster_cmd;

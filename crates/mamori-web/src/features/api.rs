@@ -91,6 +91,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(super::inventory::api::router())
         .merge(super::notifications::api_router())
         .merge(super::documents::api::router())
+        .merge(super::auditing::api::router())
 }
 
 /// Serves the OpenAPI document.

@@ -4,6 +4,7 @@ pub mod account;
 pub mod api;
 pub mod assets;
 pub mod audit;
+pub mod auditing;
 pub mod dashboard;
 pub mod documents;
 pub mod health;

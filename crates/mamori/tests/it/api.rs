@@ -670,6 +670,8 @@ async fn the_openapi_document_describes_every_api_route() {
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "reminders: {}", r.body);
     tried.insert(route("post", "/api/v1/reminders"));
+    // 情報セキュリティ監査: one audit through every route.
+    tried.extend(crate::auditing::api_cycle(&app).await);
     assert_eq!(
         tried, documented,
         "the document lists exactly the routes served"

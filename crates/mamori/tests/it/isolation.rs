@@ -1088,6 +1088,9 @@ async fn no_route_reveals_another_organisation() {
     )
     .await;
 
+    // --- 情報セキュリティ監査 ---
+    auditing_probes(&mut p, &other).await;
+
     p.clean("/logout", form(&[]), "/logout").await;
 
     // --- Every route was tried. ---
@@ -1851,6 +1854,35 @@ async fn other_documents(app: &TestApp, other: &OtherOrg) -> (Vec<i64>, i64) {
             source: ReviewSource::Manual,
             summary: "鷲見".into(),
             decisions: "鷲見の決定".into(),
+/// The other organisation's audit: a plan, an engagement of its 総務課 by its own auditor, a
+/// finding with an evidence file and a corrective action: (plan, engagement, item, finding,
+/// evidence, action).
+async fn other_audit(app: &TestApp, other: &OtherOrg) -> (i64, i64, i64, i64, i64, i64) {
+    use mamori_db::auditing::{self, ActionInput, EngagementInput, FindingInput, PlanInput};
+    let oid = OrgId(other.org_id);
+    let tree = org::unit_tree(&app.db, oid).await.unwrap();
+    let persons = org::all_persons(&app.db, oid).await.unwrap();
+    let ctx = AuditCtx {
+        org_id: Some(other.org_id),
+        actor: "zz.hokuto".into(),
+        ..AuditCtx::default()
+    };
+    let today = mamori_core::calendar::today_jst();
+    let day = mamori_core::calendar::format_iso(today);
+    // 鷲見 西海 (南麓共同事務局) becomes its auditor.
+    let auditor = persons.iter().find(|p| p.id == other.persons[3]).unwrap();
+    let mut tx = app.db.begin_write().await.unwrap();
+    org::create_assignment(
+        &mut tx,
+        &Capability::<can::EditAssignments>::operator(oid),
+        &ctx,
+        &AssignmentInput {
+            person_id: auditor.id,
+            role: Role::Auditor,
+            unit_id: other.units[0],
+            valid_from: "2026-04-01".into(),
+            valid_to: None,
+            note: String::new(),
         },
     )
     .await
@@ -2016,4 +2048,434 @@ async fn documents_probes(p: &mut Prober<'_>, other: &OtherOrg) {
         StatusCode::NOT_FOUND,
     )
     .await;
+    let actor_of = async |id: i64| {
+        let p = persons.iter().find(|p| p.id == id).unwrap();
+        org::actor(&app.db, p, &tree, &day).await.unwrap()
+    };
+    let planner = actor_of(other.persons[0])
+        .await
+        .can::<can::PlanAudits>()
+        .unwrap();
+    let conduct = actor_of(auditor.id)
+        .await
+        .can::<can::ConductAudits>()
+        .unwrap();
+    let corrective = actor_of(other.persons[1])
+        .await
+        .can::<can::EditCorrectiveActions>()
+        .unwrap();
+    let fy = mamori_core::calendar::FiscalYear::of(today);
+    let mut tx = app.db.begin_write().await.unwrap();
+    let plan = auditing::create_plan(
+        &mut tx,
+        &planner,
+        &ctx,
+        &tree,
+        &PlanInput {
+            kind: mamori_core::auditing::PlanKind::Annual,
+            title: "南麓 監査計画".into(),
+            fiscal_year: i64::from(fy.year()),
+            last_year: i64::from(fy.year()),
+            purpose: "南麓の目的".into(),
+            ordered_by: None,
+            ordered_on: None,
+            order_note: String::new(),
+        },
+        today,
+    )
+    .await
+    .unwrap();
+    let engagement = auditing::create_engagement(
+        &mut tx,
+        &planner,
+        &ctx,
+        &tree,
+        plan,
+        &EngagementInput {
+            title: "南麓総務課の監査".into(),
+            starts_on: Some(fy.start()),
+            ends_on: Some(fy.end()),
+            units: vec![other.units[2]],
+            systems: vec![],
+            criteria: vec!["2-4-1".into()],
+            auditors: vec![auditor.id],
+            note: "南麓".into(),
+        },
+        today,
+    )
+    .await
+    .unwrap();
+    for to in [
+        mamori_core::auditing::EngagementStatus::Planning,
+        mamori_core::auditing::EngagementStatus::Fieldwork,
+    ] {
+        auditing::advance(&mut tx, &planner, &ctx, engagement, to)
+            .await
+            .unwrap();
+    }
+    let item: i64 = sqlx::query_scalar("SELECT id FROM auditing_item WHERE engagement_id = $1")
+        .bind(engagement)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    let finding = auditing::create_finding(
+        &mut tx,
+        &conduct,
+        &ctx,
+        &tree,
+        engagement,
+        &FindingInput {
+            severity: mamori_core::auditing::Severity::Major,
+            clause: "2-4-1".into(),
+            unit_id: other.units[2],
+            description: "南麓の指摘".into(),
+            evidence: "南麓の証跡".into(),
+            item_id: Some(item),
+            file: Some(("南麓-証跡.pdf".into(), b"%PDF hokuroku".to_vec())),
+        },
+    )
+    .await
+    .unwrap();
+    let action = auditing::plan_action(
+        &mut tx,
+        &corrective,
+        &ctx,
+        &tree,
+        finding,
+        &ActionInput {
+            owner_id: other.persons[1],
+            due_on: Some(today + time::Duration::days(10)),
+            plan: "南麓の改善".into(),
+        },
+        today,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let evidence: i64 =
+        sqlx::query_scalar("SELECT id FROM auditing_evidence WHERE finding_id = $1")
+            .bind(finding)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    (plan, engagement, item, finding, evidence, action)
+}
+
+/// Audit routes with the other organisation's plan, engagement, item, finding, evidence and
+/// action ids are answered as ids nobody has, and write nothing; lists show none of it.
+async fn auditing_probes(p: &mut Prober<'_>, other: &OtherOrg) {
+    let (plan, engagement, item, finding, evidence, action) = other_audit(p.app, other).await;
+    let before = crate::auditing::auditing_state(p.app).await;
+    let missing = MISSING;
+    let api = |m: Method| Send::Api(m, None);
+    let r = p.clean("/audits", Send::Page, "/audits").await;
+    assert!(r.body.contains("慈生園の情報セキュリティ監査"));
+    for template in ["/api/v1/audits/plans", "/api/v1/audits/engagements"] {
+        let r = p.clean(template, api(Method::GET), template).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    // Creating with nothing valid: refused, nothing of the other organisation named.
+    p.clean(
+        "/audits/plans",
+        form(&[("kind", "annual"), ("title", "")]),
+        "/audits/plans",
+    )
+    .await;
+    p.clean(
+        "/api/v1/audits/plans",
+        Send::Api(
+            Method::POST,
+            Some(json!({"kind": "annual", "title": "", "fiscal_year": 2026})),
+        ),
+        "/api/v1/audits/plans",
+    )
+    .await;
+    // The other organisation's unit in a scope is unknown here.
+    let own_plan: i64 = sqlx::query_scalar("SELECT MIN(id) FROM auditing_plan")
+        .fetch_one(p.app.db.pool())
+        .await
+        .unwrap();
+    let gaibu = p.app.person_id("kansa.gaibu").await;
+    let fy = mamori_core::calendar::FiscalYear::of(mamori_core::calendar::today_jst());
+    let (start, end) = (
+        mamori_core::calendar::format_iso(fy.start()),
+        mamori_core::calendar::format_iso(fy.end()),
+    );
+    let body = |plan: i64, unit: i64| {
+        json!({"plan_id": plan, "title": "x", "starts_on": start, "ends_on": end, "units": [unit],
+            "criteria": ["2-4"], "auditors": [gaibu]})
+    };
+    let r = p
+        .clean(
+            "/api/v1/audits/engagements",
+            Send::Api(Method::POST, Some(body(own_plan, other.units[2]))),
+            "/api/v1/audits/engagements",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("見つかりません"));
+    let own_unit = p.app.unit_id("shobo-somu").await;
+    p.hidden_value(
+        "/api/v1/audits/engagements",
+        |v| {
+            (
+                Send::Api(Method::POST, Some(body(v.parse().unwrap(), own_unit))),
+                "/api/v1/audits/engagements".to_owned(),
+            )
+        },
+        &plan.to_string(),
+        &missing.to_string(),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    // Pages and reads by id.
+    let own_unit_s = own_unit.to_string();
+    let gaibu_s = gaibu.to_string();
+    let engagement_form = form(&[
+        ("title", "x"),
+        ("starts_on", &start),
+        ("ends_on", &end),
+        ("unit", &own_unit_s),
+        ("criteria", "2-4"),
+        ("auditor", &gaibu_s),
+    ]);
+    let pages: Vec<(&str, Send, String, String, StatusCode)> = vec![
+        (
+            "/audits/plans/{id}",
+            Send::Page,
+            format!("/audits/plans/{plan}"),
+            format!("/audits/plans/{missing}"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/audits/plans/{id}/engagements",
+            engagement_form.clone(),
+            format!("/audits/plans/{plan}/engagements"),
+            format!("/audits/plans/{missing}/engagements"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/audits/engagements/{id}",
+            Send::Page,
+            format!("/audits/engagements/{engagement}"),
+            format!("/audits/engagements/{missing}"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/audits/engagements/{id}",
+            engagement_form.clone(),
+            format!("/audits/engagements/{engagement}"),
+            format!("/audits/engagements/{missing}"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/audits/engagements/{id}/status",
+            form(&[("status", "reporting")]),
+            format!("/audits/engagements/{engagement}/status"),
+            format!("/audits/engagements/{missing}/status"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/audits/engagements/{id}/report",
+            Send::Page,
+            format!("/audits/engagements/{engagement}/report"),
+            format!("/audits/engagements/{missing}/report"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/audits/engagements/{id}/export.xlsx",
+            Send::Page,
+            format!("/audits/engagements/{engagement}/export.xlsx"),
+            format!("/audits/engagements/{missing}/export.xlsx"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/audits/findings/{id}/action",
+            form(&[("owner_id", "1"), ("due_on", &end), ("plan", "x")]),
+            format!("/audits/findings/{finding}/action"),
+            format!("/audits/findings/{missing}/action"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/audits/findings/{id}/evidence/{eid}",
+            Send::Page,
+            format!("/audits/findings/{finding}/evidence/{evidence}"),
+            format!("/audits/findings/{missing}/evidence/{missing}"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/audits/actions/{id}/update",
+            form(&[("status", "reported"), ("note", "x")]),
+            format!("/audits/actions/{action}/update"),
+            format!("/audits/actions/{missing}/update"),
+            StatusCode::NOT_FOUND,
+        ),
+        // The CISO does no fieldwork: refused before anything is looked up.
+        (
+            "/audits/engagements/{id}/items",
+            form(&[("clause", "2-4-1"), ("question", "x")]),
+            format!("/audits/engagements/{engagement}/items"),
+            format!("/audits/engagements/{missing}/items"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/audits/engagements/{id}/items/{item}",
+            form(&[("examined", "x"), ("result", "conform")]),
+            format!("/audits/engagements/{engagement}/items/{item}"),
+            format!("/audits/engagements/{missing}/items/{missing}"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/audits/actions/{id}/follow-up",
+            form(&[("decision", "confirm")]),
+            format!("/audits/actions/{action}/follow-up"),
+            format!("/audits/actions/{missing}/follow-up"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/api/v1/audits/plans/{id}",
+            api(Method::GET),
+            format!("/api/v1/audits/plans/{plan}"),
+            format!("/api/v1/audits/plans/{missing}"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/audits/engagements/{id}",
+            api(Method::GET),
+            format!("/api/v1/audits/engagements/{engagement}"),
+            format!("/api/v1/audits/engagements/{missing}"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/audits/engagements/{id}",
+            Send::Api(Method::PUT, Some(body(own_plan, own_unit))),
+            format!("/api/v1/audits/engagements/{engagement}"),
+            format!("/api/v1/audits/engagements/{missing}"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/audits/engagements/{id}/status",
+            Send::Api(Method::POST, Some(json!({"status": "reporting"}))),
+            format!("/api/v1/audits/engagements/{engagement}/status"),
+            format!("/api/v1/audits/engagements/{missing}/status"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/audits/engagements/{id}/export",
+            api(Method::GET),
+            format!("/api/v1/audits/engagements/{engagement}/export"),
+            format!("/api/v1/audits/engagements/{missing}/export"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/audits/findings/{id}/action",
+            Send::Api(
+                Method::POST,
+                Some(json!({"owner_id": 1, "due_on": end, "plan": "x"})),
+            ),
+            format!("/api/v1/audits/findings/{finding}/action"),
+            format!("/api/v1/audits/findings/{missing}/action"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/audits/actions/{id}/updates",
+            Send::Api(
+                Method::POST,
+                Some(json!({"status": "reported", "note": "x"})),
+            ),
+            format!("/api/v1/audits/actions/{action}/updates"),
+            format!("/api/v1/audits/actions/{missing}/updates"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/v1/audits/engagements/{id}/items",
+            Send::Api(
+                Method::POST,
+                Some(json!({"clause": "2-4-1", "question": "x"})),
+            ),
+            format!("/api/v1/audits/engagements/{engagement}/items"),
+            format!("/api/v1/audits/engagements/{missing}/items"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/api/v1/audits/engagements/{id}/items/{item}",
+            Send::Api(
+                Method::PUT,
+                Some(json!({"examined": "x", "result": "conform"})),
+            ),
+            format!("/api/v1/audits/engagements/{engagement}/items/{item}"),
+            format!("/api/v1/audits/engagements/{missing}/items/{missing}"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/api/v1/audits/engagements/{id}/findings",
+            Send::Api(
+                Method::POST,
+                Some(
+                    json!({"severity": "minor", "clause": "2-4-1", "unit_id": own_unit, "description": "x"}),
+                ),
+            ),
+            format!("/api/v1/audits/engagements/{engagement}/findings"),
+            format!("/api/v1/audits/engagements/{missing}/findings"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/api/v1/audits/actions/{id}/follow-up",
+            Send::Api(Method::POST, Some(json!({"decision": "confirm"}))),
+            format!("/api/v1/audits/actions/{action}/follow-up"),
+            format!("/api/v1/audits/actions/{missing}/follow-up"),
+            StatusCode::FORBIDDEN,
+        ),
+    ];
+    for (template, how, other_path, missing_path, status) in pages {
+        p.c.get("/audits").await;
+        p.hidden(template, how, &other_path, &missing_path, status)
+            .await;
+    }
+    // An evidence file of the other organisation under one of this organisation's findings.
+    let own_finding: i64 = sqlx::query_scalar("SELECT MIN(id) FROM auditing_finding")
+        .fetch_one(p.app.db.pool())
+        .await
+        .unwrap();
+    p.hidden(
+        "/audits/findings/{id}/evidence/{eid}",
+        Send::Page,
+        &format!("/audits/findings/{own_finding}/evidence/{evidence}"),
+        &format!("/audits/findings/{own_finding}/evidence/{missing}"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    // Findings are a multipart form: the CISO is refused alike for both ids.
+    let mut answers = Vec::new();
+    for id in [engagement, missing] {
+        p.c.get("/audits").await;
+        let csrf = p.c.csrf.clone().unwrap();
+        let body = crate::roster::multipart(
+            &[
+                ("csrf", &csrf),
+                ("severity", "minor"),
+                ("clause", "2-4-1"),
+                ("unit_id", "1"),
+                ("description", "x"),
+            ],
+            None,
+        );
+        let r = crate::roster::post_multipart(
+            &mut p.c,
+            &format!("/audits/engagements/{id}/findings"),
+            body,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        assert_clean(&r, "findings");
+        answers.push(r.body.replace(&request_id(&r), "<request-id>"));
+    }
+    assert_eq!(answers[0], answers[1]);
+    p.covered
+        .insert(("post".into(), "/audits/engagements/{id}/findings".into()));
+    assert_eq!(
+        crate::auditing::auditing_state(p.app).await,
+        before,
+        "no audit record written by any probe"
+    );
 }

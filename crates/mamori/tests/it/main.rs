@@ -11,6 +11,7 @@ mod admin_cli;
 mod api;
 mod assets;
 mod assets_io;
+mod auditing;
 mod auth;
 mod bad_input;
 mod browser;
