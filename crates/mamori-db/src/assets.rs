@@ -398,13 +398,21 @@ pub async fn validate(
         }
         None => None,
     };
-    Ok(check_input(
-        org,
-        tree,
-        scheme,
-        input,
-        manager_status.as_deref(),
-    ))
+    let mut problems = check_input(org, tree, scheme, input, manager_status.as_deref());
+    // A 例外措置 reference counts as approval only when it names an exception of this
+    // organisation in force today.
+    if !input.exception_ref.trim().is_empty()
+        && let Err(message) = crate::exceptions::check_ref(
+            conn,
+            org,
+            &input.exception_ref,
+            mamori_core::calendar::today_jst(),
+        )
+        .await?
+    {
+        problems.push(("exception_ref", message));
+    }
+    Ok(problems)
 }
 
 /// [`validate`] without the database: `manager_status` is the 管理者's status when the

@@ -14,6 +14,8 @@ pub mod network;
 pub mod org;
 pub mod policy;
 pub mod roster;
+pub mod catalogue;
+pub mod exceptions;
 
 use std::str::FromStr;
 use std::time::Duration;
