@@ -44,6 +44,9 @@ pub struct AppConfig {
     pub max_body_bytes: usize,
     /// Argon2id memory cost in KiB (tests lower it to stay fast).
     pub argon2_memory_kib: u32,
+    /// Largest accepted evidence file of a control (対策の証跡); its upload routes take bodies
+    /// up to this size whatever [`Self::max_body_bytes`] is.
+    pub max_evidence_bytes: usize,
 }
 
 impl Default for AppConfig {
@@ -57,6 +60,7 @@ impl Default for AppConfig {
             lockout_duration: Duration::from_secs(15 * 60),
             max_body_bytes: 10 * 1024 * 1024,
             argon2_memory_kib: 19 * 1024,
+            max_evidence_bytes: mamori_db::catalogue::evidence::DEFAULT_MAX_EVIDENCE_BYTES,
         }
     }
 }
@@ -102,6 +106,8 @@ pub fn build(db: Db, config: AppConfig) -> Router {
         .merge(features::roster::router())
         .merge(features::network::router())
         .merge(features::inventory::router())
+        .merge(features::catalogue::router())
+        .merge(features::exceptions::router())
         .merge(api)
         .merge(features::api::openapi_router(openapi))
         .fallback(error::not_found)

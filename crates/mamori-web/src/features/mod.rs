@@ -12,3 +12,5 @@ pub mod network;
 pub mod org;
 pub mod policy;
 pub mod roster;
+pub mod catalogue;
+pub mod exceptions;
