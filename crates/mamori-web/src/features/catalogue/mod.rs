@@ -725,7 +725,7 @@ fn import_file(form: &Form) -> Result<(String, Vec<u8>), AppError> {
             "取り込むファイルを選択してください".into(),
         ));
     }
-    let bytes = base64::engine::general_purpose::STANDARD
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(content)
         .map_err(|_| AppError::bad("送信されたファイルの内容を読み取れませんでした"))?;
     Ok((form.text("file_name").to_owned(), bytes))
@@ -795,7 +795,7 @@ async fn import_post(
     let content = if failed {
         String::new()
     } else {
-        base64::engine::general_purpose::STANDARD.encode(&bytes)
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes)
     };
     let mut resp = page(&ImportPage {
         layout: Layout::new(&viewer, "対策基準の取込み（確認）", "/standards"),
