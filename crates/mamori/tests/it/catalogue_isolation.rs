@@ -102,11 +102,11 @@ async fn counts(p: &Prober<'_>) -> Vec<i64> {
     for table in ["std_clause", "std_control", "std_evidence", "exception_request"] {
         out.push(p.app.count(table).await);
     }
-    let versions: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(version), 0) FROM std_clause")
+    let versions: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM std_clause")
         .fetch_one(p.app.db.pool())
         .await
         .unwrap();
-    let statuses: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(version), 0) FROM exception_request")
+    let statuses: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM exception_request")
         .fetch_one(p.app.db.pool())
         .await
         .unwrap();
