@@ -122,8 +122,7 @@ pub struct Clause {
     pub updated_at: String,
 }
 
-const CLAUSE_COLUMNS: &str =
-    "id, org_id, number, guideline_no, parent_id, title, body, sort_order, source, version, updated_at";
+const CLAUSE_COLUMNS: &str = "id, org_id, number, guideline_no, parent_id, title, body, sort_order, source, version, updated_at";
 
 /// A refused change.
 #[derive(Debug, thiserror::Error)]
@@ -467,7 +466,8 @@ impl Control {
 
 const CONTROL_COLUMNS: &str = "k.id, k.org_id, k.clause_id, c.number AS clause_number, k.title, \
      k.unit_id, k.status, k.exception_ref, k.note, k.version, k.updated_at";
-const CONTROL_FROM: &str = "FROM std_control k JOIN std_clause c ON c.id = k.clause_id AND c.org_id = k.org_id";
+const CONTROL_FROM: &str =
+    "FROM std_control k JOIN std_clause c ON c.id = k.clause_id AND c.org_id = k.org_id";
 
 /// A control as entered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -642,8 +642,10 @@ pub async fn update_control(
     entry.unit_id = Some(input.unit_id);
     entry.before = Some(json!({"title": before.title, "unit_id": before.unit_id,
         "status": before.status, "exception_ref": before.exception_ref, "note": before.note}));
-    entry.after = Some(json!({"title": input.title.trim(), "unit_id": input.unit_id,
-        "status": input.status.code(), "exception_ref": reference, "note": input.note.trim()}));
+    entry.after = Some(
+        json!({"title": input.title.trim(), "unit_id": input.unit_id,
+        "status": input.status.code(), "exception_ref": reference, "note": input.note.trim()}),
+    );
     audit::append(conn, entry).await?;
     Ok(())
 }
@@ -699,13 +701,8 @@ pub async fn tasks_for(db: &Db, org: i64, person: i64, today: Date) -> DbResult<
     let org_id = OrgId(org);
     let tree = crate::org::unit_tree(db, org_id).await?;
     let who = crate::org::person(db, org_id, person).await?;
-    let actor = crate::org::actor(
-        db,
-        &who,
-        &tree,
-        &mamori_core::calendar::format_iso(today),
-    )
-    .await?;
+    let actor =
+        crate::org::actor(db, &who, &tree, &mamori_core::calendar::format_iso(today)).await?;
     let managed: Vec<i64> = actor
         .held
         .iter()

@@ -477,7 +477,11 @@ pub async fn list<P: Permission>(
 }
 
 /// The exception with reference `ref_no` in the organisation, whatever its state.
-pub async fn by_ref(conn: &mut AnyConnection, org: i64, ref_no: &str) -> DbResult<Option<Exception>> {
+pub async fn by_ref(
+    conn: &mut AnyConnection,
+    org: i64,
+    ref_no: &str,
+) -> DbResult<Option<Exception>> {
     let sql = format!("SELECT {COLUMNS} {FROM} WHERE e.org_id = $1 AND e.ref_no = $2");
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(org)
@@ -528,7 +532,9 @@ pub async fn check_ref(
     } else {
         format!("{}です", e.status().label_ja())
     };
-    Ok(Err(format!("例外措置「{wanted}」は適用中ではありません（{why}）")))
+    Ok(Err(format!(
+        "例外措置「{wanted}」は適用中ではありません（{why}）"
+    )))
 }
 
 /// The 情報セキュリティ責任者's step: endorse (to the CISO) or reject.
@@ -732,11 +738,7 @@ pub async fn tasks_for(db: &Db, org: i64, person: i64, today: Date) -> DbResult<
             }
             _ if e.expiring(today) && (own || decide.is_some()) => tasks.push(Task {
                 kind: TaskKind::FollowUp,
-                title: format!(
-                    "例外措置 {} の期限（{}）を確認する",
-                    e.label(),
-                    e.valid_to
-                ),
+                title: format!("例外措置 {} の期限（{}）を確認する", e.label(), e.valid_to),
                 due: parse_date(&e.valid_to).ok(),
                 href,
             }),

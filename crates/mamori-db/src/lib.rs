@@ -8,14 +8,14 @@
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod catalogue;
+pub mod exceptions;
 pub mod import;
 pub mod migrate;
 pub mod network;
 pub mod org;
 pub mod policy;
 pub mod roster;
-pub mod catalogue;
-pub mod exceptions;
 
 use std::str::FromStr;
 use std::time::Duration;

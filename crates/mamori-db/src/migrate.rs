@@ -255,7 +255,8 @@ const V6: &[Step] = &[
                  BEGIN SELECT RAISE(ABORT, 'std_evidence is append-only'); END;
                  CREATE TRIGGER std_evidence_no_delete BEFORE DELETE ON std_evidence
                  BEGIN SELECT RAISE(ABORT, 'std_evidence is append-only'); END;",
-        postgres: "CREATE FUNCTION mamori_evidence_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        postgres:
+            "CREATE FUNCTION mamori_evidence_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
                    BEGIN RAISE EXCEPTION 'std_evidence is append-only'; END $$;
                    CREATE TRIGGER std_evidence_no_change BEFORE UPDATE OR DELETE ON std_evidence
                    FOR EACH ROW EXECUTE FUNCTION mamori_evidence_append_only();",

@@ -143,13 +143,12 @@ pub async fn load(db: &Db, org_id: i64, ctx: &AuditCtx) -> anyhow::Result<Loaded
     )
     .await
     .map_err(|e| anyhow::anyhow!("demo emergency exception: {e}"))?;
-    let emergency: Option<String> = sqlx::query_scalar(
-        "SELECT ref_no FROM exception_request WHERE id = $1 AND org_id = $2",
-    )
-    .bind(emergency_id)
-    .bind(org_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let emergency: Option<String> =
+        sqlx::query_scalar("SELECT ref_no FROM exception_request WHERE id = $1 AND org_id = $2")
+            .bind(emergency_id)
+            .bind(org_id)
+            .fetch_one(&mut *tx)
+            .await?;
     let emergency = emergency.ok_or_else(|| anyhow::anyhow!("demo emergency has no reference"))?;
 
     // Controls in every state.
@@ -165,12 +164,48 @@ pub async fn load(db: &Db, org_id: i64, ctx: &AuditCtx) -> anyhow::Result<Loaded
     };
     tx.commit().await?;
     let plan: [(&str, &str, &str, ControlStatus, &str); 6] = [
-        ("2-2-2", "情報資産管理台帳を整備し、年1回確認する", "jimu-somu", ControlStatus::Done, ""),
-        ("2-4-2", "サーバ室の入退室記録を付ける", "jimu-somu-joho", ControlStatus::InProgress, ""),
-        ("2-4-4", "USBメモリは暗号化機能付きのものに限る", "jimu-somu", ControlStatus::Excepted, approved.as_str()),
-        ("2-5-2", "全職員が年1回の情報セキュリティ研修を受講する", "jimu-somu", ControlStatus::InProgress, ""),
-        ("2-6-4", "ウイルス対策ソフトのパターンファイルを自動更新する", "shobo-shirei", ControlStatus::NotStarted, ""),
-        ("2-8-1", "委託契約に情報セキュリティ条項（13項目）を入れる", "jimu-zaimu", ControlStatus::NotStarted, ""),
+        (
+            "2-2-2",
+            "情報資産管理台帳を整備し、年1回確認する",
+            "jimu-somu",
+            ControlStatus::Done,
+            "",
+        ),
+        (
+            "2-4-2",
+            "サーバ室の入退室記録を付ける",
+            "jimu-somu-joho",
+            ControlStatus::InProgress,
+            "",
+        ),
+        (
+            "2-4-4",
+            "USBメモリは暗号化機能付きのものに限る",
+            "jimu-somu",
+            ControlStatus::Excepted,
+            approved.as_str(),
+        ),
+        (
+            "2-5-2",
+            "全職員が年1回の情報セキュリティ研修を受講する",
+            "jimu-somu",
+            ControlStatus::InProgress,
+            "",
+        ),
+        (
+            "2-6-4",
+            "ウイルス対策ソフトのパターンファイルを自動更新する",
+            "shobo-shirei",
+            ControlStatus::NotStarted,
+            "",
+        ),
+        (
+            "2-8-1",
+            "委託契約に情報セキュリティ条項（13項目）を入れる",
+            "jimu-zaimu",
+            ControlStatus::NotStarted,
+            "",
+        ),
     ];
     let mut tx = db.begin_write().await?;
     let mut first_done = None;

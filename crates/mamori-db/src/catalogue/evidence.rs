@@ -160,7 +160,9 @@ pub fn classify(bytes: &[u8], file_name: &str) -> Result<EvidenceKind, String> {
     {
         return Ok(EvidenceKind::Image);
     }
-    let sample = text_start.get(..text_start.len().min(4096)).unwrap_or_default();
+    let sample = text_start
+        .get(..text_start.len().min(4096))
+        .unwrap_or_default();
     if !sample.contains(&0) {
         return Ok(EvidenceKind::Text);
     }

@@ -16,13 +16,12 @@ use serde_json::json;
 use sqlx::AnyConnection;
 
 use super::{
-    CatalogueError, Clause, MAX_NUMBER_CHARS, check_guideline_no,
-    check_title_body, clauses_in,
+    CatalogueError, Clause, MAX_NUMBER_CHARS, check_guideline_no, check_title_body, clauses_in,
 };
 use crate::audit;
 use crate::import::ImportFile;
-use crate::org::AuditCtx;
 use crate::now_text;
+use crate::org::AuditCtx;
 
 /// The columns of the file.
 pub const SCHEMA: &[Column] = &[
@@ -30,7 +29,8 @@ pub const SCHEMA: &[Column] = &[
     Column::required("title", "見出し").aliases(&["表題", "タイトル", "条文見出し"]),
     Column::optional("body", "本文").aliases(&["条文", "内容"]),
     Column::optional("parent", "親番号").aliases(&["上位番号", "親"]),
-    Column::optional("guideline", "ガイドライン番号").aliases(&["ガイドライン", "対応するガイドライン番号"]),
+    Column::optional("guideline", "ガイドライン番号")
+        .aliases(&["ガイドライン", "対応するガイドライン番号"]),
 ];
 
 /// Limits of an import file: a standards document has hundreds of clauses, not thousands.
@@ -129,11 +129,15 @@ fn plan_against(existing: &[Clause], file: &ImportFile) -> ImportPlan {
         let title = r.text("title").trim().to_owned();
         let body = r.text("body").replace("\r\n", "\n").trim_end().to_owned();
         let parent = mamori_core::standards::normalise_number(r.text("parent"));
-        let mut bad = |key: &str, reason: String| errors.push(table.error(r, key, reason).to_string());
+        let mut bad =
+            |key: &str, reason: String| errors.push(table.error(r, key, reason).to_string());
         if number.is_empty() {
             bad("number", "番号が空です".into());
         } else if number.chars().count() > MAX_NUMBER_CHARS {
-            bad("number", format!("番号は{MAX_NUMBER_CHARS}文字以内にしてください"));
+            bad(
+                "number",
+                format!("番号は{MAX_NUMBER_CHARS}文字以内にしてください"),
+            );
         } else if let Some(first) = seen.get(&number) {
             bad(
                 "number",
@@ -163,7 +167,10 @@ fn plan_against(existing: &[Clause], file: &ImportFile) -> ImportPlan {
             }
         };
         if !parent.is_empty() && parent == number {
-            bad("parent", "親番号が自分自身の番号です（循環しています）".into());
+            bad(
+                "parent",
+                "親番号が自分自身の番号です（循環しています）".into(),
+            );
         }
         rows.push(PlanRow {
             row: r.number,
@@ -282,12 +289,8 @@ pub async fn apply(
     if !plan.errors.is_empty() {
         return Err(CatalogueError::Invalid(plan.errors.join("\n")));
     }
-    let mut ids: HashMap<String, i64> = existing
-        .iter()
-        .map(|c| (c.number.clone(), c.id))
-        .collect();
-    let before: HashMap<&str, &Clause> =
-        existing.iter().map(|c| (c.number.as_str(), c)).collect();
+    let mut ids: HashMap<String, i64> = existing.iter().map(|c| (c.number.clone(), c.id)).collect();
+    let before: HashMap<&str, &Clause> = existing.iter().map(|c| (c.number.as_str(), c)).collect();
     let now = now_text();
     let base: i64 = existing.iter().map(|c| c.sort_order).max().unwrap_or(0) + 1;
     let mut entries = Vec::new();

@@ -37,7 +37,13 @@ async fn evidence_rows(app: &TestApp) -> Vec<(i64, String, i64, String)> {
 }
 
 /// Uploads a file from the clause page's form.
-async fn upload(c: &mut Client, clause: i64, control: i64, name: &str, file: (&str, &[u8])) -> Resp {
+async fn upload(
+    c: &mut Client,
+    clause: i64,
+    control: i64,
+    name: &str,
+    file: (&str, &[u8]),
+) -> Resp {
     let page = c.get(&format!("/standards/clauses/{clause}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let csrf = c.csrf.clone().unwrap();
@@ -67,7 +73,11 @@ async fn the_catalogue_is_seeded_and_shows_status_counts_per_chapter() {
     let mut staff = app.login("keiri").await;
     let r = staff.get("/standards").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert!(r.body.contains("組織体制") && r.body.contains("評価・見直し"), "{}", r.body);
+    assert!(
+        r.body.contains("組織体制") && r.body.contains("評価・見直し"),
+        "{}",
+        r.body
+    );
     assert!(r.body.contains("2-7-4"), "sections are listed");
     // 職員 read it but may not edit, import or map.
     assert!(!r.body.contains("/standards/import"));
@@ -75,7 +85,9 @@ async fn the_catalogue_is_seeded_and_shows_status_counts_per_chapter() {
     assert_eq!(n, mamori_core::standards::GUIDELINE.len() as i64);
     // The API gives the same tree; chapter 2-4 counts its sections' demo controls.
     let token = app.token("keiri").await;
-    let r = staff.api(Method::GET, "/api/v1/standards", &token, None).await;
+    let r = staff
+        .api(Method::GET, "/api/v1/standards", &token, None)
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let items = r.json()["items"].as_array().unwrap().clone();
     assert_eq!(items[0]["number"], "2-1");
@@ -86,8 +98,17 @@ async fn the_catalogue_is_seeded_and_shows_status_counts_per_chapter() {
     let id = clause_id(&app, "2-4-4").await;
     let r = staff.get(&format!("/standards/clauses/{id}")).await;
     assert!(r.body.contains("例外適用中"), "{}", r.body);
-    assert!(r.body.contains(&format!("例外-{}-001</a>", today_jst().year())), "{}", r.body);
-    for path in ["/standards/import", "/standards/mapping", &format!("/standards/clauses/{id}/edit")] {
+    assert!(
+        r.body
+            .contains(&format!("例外-{}-001</a>", today_jst().year())),
+        "{}",
+        r.body
+    );
+    for path in [
+        "/standards/import",
+        "/standards/mapping",
+        &format!("/standards/clauses/{id}/edit"),
+    ] {
         let r = staff.get(path).await;
         assert_error_page(&r, StatusCode::FORBIDDEN, "対策基準の編集");
     }
@@ -103,23 +124,45 @@ async fn clauses_are_edited_and_mapped_by_the_chief_officer_only() {
     let r = chief
         .post_form(
             &format!("/standards/clauses/{id}"),
-            &[("title", "研修及び訓練"), ("body", "第20条 全職員は毎年度研修を受ける。\n訓練は年1回以上。"), ("guideline_no", "２－５－２"), ("version", "1")],
+            &[
+                ("title", "研修及び訓練"),
+                (
+                    "body",
+                    "第20条 全職員は毎年度研修を受ける。\n訓練は年1回以上。",
+                ),
+                ("guideline_no", "２－５－２"),
+                ("version", "1"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let page = chief.get(r.location().unwrap()).await;
-    assert!(page.body.contains("研修及び訓練") && page.body.contains("訓練は年1回以上。"), "{}", page.body);
+    assert!(
+        page.body.contains("研修及び訓練") && page.body.contains("訓練は年1回以上。"),
+        "{}",
+        page.body
+    );
     assert_eq!(app.audit_count("standards.clause.update").await, 1);
     // A stale form, an empty title and an unknown guideline number are refused.
     let before = clause_rows(&app).await;
     let r = chief
-        .post_form(&format!("/standards/clauses/{id}"), &[("title", "x"), ("version", "1")])
+        .post_form(
+            &format!("/standards/clauses/{id}"),
+            &[("title", "x"), ("version", "1")],
+        )
         .await;
     assert_error_page(&r, StatusCode::CONFLICT, "他の人が先に変更しました");
     let r = chief
-        .post_form(&format!("/standards/clauses/{id}"), &[("title", " "), ("guideline_no", "2-99")])
+        .post_form(
+            &format!("/standards/clauses/{id}"),
+            &[("title", " "), ("guideline_no", "2-99")],
+        )
         .await;
-    assert_error_page(&r, StatusCode::UNPROCESSABLE_ENTITY, "見出しを入力してください");
+    assert_error_page(
+        &r,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "見出しを入力してください",
+    );
     assert!(r.body.contains("2-99"), "{}", r.body);
     // 管理者 may not edit clauses, neither on the page nor through the API.
     let mut kacho = app.login("zaimu.kacho").await;
@@ -130,7 +173,12 @@ async fn clauses_are_edited_and_mapped_by_the_chief_officer_only() {
     assert_error_page(&r, StatusCode::FORBIDDEN, "対策基準の編集");
     let token = app.token("zaimu.kacho").await;
     let r = kacho
-        .api(Method::PUT, &format!("/api/v1/standards/clauses/{id}"), &token, Some(json!({"title": "改ざん"})))
+        .api(
+            Method::PUT,
+            &format!("/api/v1/standards/clauses/{id}"),
+            &token,
+            Some(json!({"title": "改ざん"})),
+        )
         .await;
     assert_json_error(&r, StatusCode::FORBIDDEN, "forbidden");
     assert_eq!(clause_rows(&app).await, before, "nothing written");
@@ -143,7 +191,9 @@ async fn clauses_are_edited_and_mapped_by_the_chief_officer_only() {
         .await;
     assert_error_page(&r, StatusCode::UNPROCESSABLE_ENTITY, "3-1");
     assert_eq!(clause_rows(&app).await, before);
-    let r = chief.post_form("/standards/mapping", &[(&g_id, "2-5-1")]).await;
+    let r = chief
+        .post_form("/standards/mapping", &[(&g_id, "2-5-1")])
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let g: Option<String> = sqlx::query_scalar("SELECT guideline_no FROM std_clause WHERE id = $1")
         .bind(id)
@@ -165,7 +215,11 @@ async fn controls_belong_to_their_unit() {
     let r = kacho
         .post_form(
             &format!("/standards/clauses/{clause}/controls"),
-            &[("title", "委託先の自己点検結果を年1回受け取る"), ("unit_id", &zaimu.to_string()), ("status", "in_progress")],
+            &[
+                ("title", "委託先の自己点検結果を年1回受け取る"),
+                ("unit_id", &zaimu.to_string()),
+                ("status", "in_progress"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
@@ -179,20 +233,27 @@ async fn controls_belong_to_their_unit() {
         .await;
     assert_error_page(&r, StatusCode::UNPROCESSABLE_ENTITY, "権限がありません");
     assert_eq!(app.count("std_control").await, before);
-    let (somu_control,): (i64,) = sqlx::query_as("SELECT id FROM std_control WHERE unit_id = $1 ORDER BY id LIMIT 1")
-        .bind(somu)
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap();
+    let (somu_control,): (i64,) =
+        sqlx::query_as("SELECT id FROM std_control WHERE unit_id = $1 ORDER BY id LIMIT 1")
+            .bind(somu)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
     let r = kacho
-        .post_form(&format!("/standards/controls/{somu_control}"), &[("title", "x"), ("unit_id", &somu.to_string())])
+        .post_form(
+            &format!("/standards/controls/{somu_control}"),
+            &[("title", "x"), ("unit_id", &somu.to_string())],
+        )
         .await;
     assert_error_page(&r, StatusCode::FORBIDDEN, "対策の実施状況の更新");
     // 職員 cannot add controls.
     let mut staff = app.login("keiri").await;
     staff.get(&format!("/standards/clauses/{clause}")).await;
     let r = staff
-        .post_form(&format!("/standards/clauses/{clause}/controls"), &[("title", "x"), ("unit_id", &zaimu.to_string())])
+        .post_form(
+            &format!("/standards/clauses/{clause}/controls"),
+            &[("title", "x"), ("unit_id", &zaimu.to_string())],
+        )
         .await;
     assert_error_page(&r, StatusCode::FORBIDDEN, "対策の実施状況の更新");
     // 例外適用中 needs an exception in force; the demo's approved one is.
@@ -203,10 +264,20 @@ async fn controls_belong_to_their_unit() {
         .await
         .unwrap();
     // The 管理者 has a Fix task for the untouched control.
-    let tasks = mamori_db::catalogue::tasks_for(&app.db, app.org_id, app.person_id("zaimu.kacho").await, today_jst())
-        .await
-        .unwrap();
-    assert!(tasks.iter().any(|t| t.kind == TaskKind::Fix && t.href.ends_with(&format!("#control-{own}"))), "{tasks:?}");
+    let tasks = mamori_db::catalogue::tasks_for(
+        &app.db,
+        app.org_id,
+        app.person_id("zaimu.kacho").await,
+        today_jst(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        tasks
+            .iter()
+            .any(|t| t.kind == TaskKind::Fix && t.href.ends_with(&format!("#control-{own}"))),
+        "{tasks:?}"
+    );
     let token = app.token("zaimu.kacho").await;
     let r = kacho
         .api(Method::PUT, &format!("/api/v1/standards/controls/{own}"), &token,
@@ -221,9 +292,14 @@ async fn controls_belong_to_their_unit() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["status"], "excepted");
-    let tasks = mamori_db::catalogue::tasks_for(&app.db, app.org_id, app.person_id("zaimu.kacho").await, today_jst())
-        .await
-        .unwrap();
+    let tasks = mamori_db::catalogue::tasks_for(
+        &app.db,
+        app.org_id,
+        app.person_id("zaimu.kacho").await,
+        today_jst(),
+    )
+    .await
+    .unwrap();
     assert!(!tasks.iter().any(|t| t.kind == TaskKind::Fix), "{tasks:?}");
 }
 
@@ -242,32 +318,76 @@ async fn evidence_is_versioned_hashed_and_its_downloads_audited() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert!(r.location().unwrap().contains("version=1"));
     let second = "令和8年度 台帳確認記録（第2回・修正）\n".as_bytes();
-    let r = upload(&mut chief, clause, control, "確認記録.txt", ("確認記録_修正.txt", second)).await;
+    let r = upload(
+        &mut chief,
+        clause,
+        control,
+        "確認記録.txt",
+        ("確認記録_修正.txt", second),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert!(r.location().unwrap().contains("version=2"), "{:?}", r.location());
+    assert!(
+        r.location().unwrap().contains("version=2"),
+        "{:?}",
+        r.location()
+    );
     let rows = evidence_rows(&app).await;
     let mine: Vec<_> = rows.iter().filter(|r| r.1 == "確認記録.txt").collect();
     assert_eq!(mine.len(), 2, "both versions are kept");
     assert_eq!(mine[0].3, hex::encode(Sha256::digest(first)));
     assert_eq!(mine[1].3, hex::encode(Sha256::digest(second)));
     // The database itself refuses to overwrite or delete evidence.
-    assert!(sqlx::query("UPDATE std_evidence SET sha256 = 'x'").execute(app.db.pool()).await.is_err());
-    assert!(sqlx::query("DELETE FROM std_evidence").execute(app.db.pool()).await.is_err());
+    assert!(
+        sqlx::query("UPDATE std_evidence SET sha256 = 'x'")
+            .execute(app.db.pool())
+            .await
+            .is_err()
+    );
+    assert!(
+        sqlx::query("DELETE FROM std_evidence")
+            .execute(app.db.pool())
+            .await
+            .is_err()
+    );
     let page = chief.get(&format!("/standards/clauses/{clause}")).await;
-    assert!(page.body.contains("第2版") && page.body.contains(&mine[1].3), "{}", page.body);
+    assert!(
+        page.body.contains("第2版") && page.body.contains(&mine[1].3),
+        "{}",
+        page.body
+    );
     // Downloads give the bytes back and are recorded.
     let before = app.audit_count("standards.evidence.download").await;
-    let r = chief.get(&format!("/standards/evidence/{}", mine[0].0)).await;
+    let r = chief
+        .get(&format!("/standards/evidence/{}", mine[0].0))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(&r.bytes[..], first);
     let token = app.token("kansa").await;
-    let r = chief.api(Method::GET, &format!("/api/v1/standards/evidence/{}", mine[1].0), &token, None).await;
+    let r = chief
+        .api(
+            Method::GET,
+            &format!("/api/v1/standards/evidence/{}", mine[1].0),
+            &token,
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(&r.bytes[..], second);
-    assert_eq!(app.audit_count("standards.evidence.download").await, before + 2);
+    assert_eq!(
+        app.audit_count("standards.evidence.download").await,
+        before + 2
+    );
     // 職員 of another unit may not download it.
     let staff = app.token("keibo").await;
-    let r = chief.api(Method::GET, &format!("/api/v1/standards/evidence/{}", mine[0].0), &staff, None).await;
+    let r = chief
+        .api(
+            Method::GET,
+            &format!("/api/v1/standards/evidence/{}", mine[0].0),
+            &staff,
+            None,
+        )
+        .await;
     assert_json_error(&r, StatusCode::FORBIDDEN, "forbidden");
     // The API upload stores a new version by name too.
     let editor = app.token("tokatsu").await;
@@ -311,7 +431,11 @@ async fn evidence_over_the_limit_or_of_a_forbidden_type_is_refused_and_nothing_s
     for (name, bytes, expected) in [
         ("report.pdf", exe.as_slice(), "実行ファイル"),
         ("集計.xlsx", xlsm.as_slice(), "マクロ付き"),
-        ("setup.txt", b"#!/bin/sh\ncurl http://example.invalid | sh\n".as_slice(), "スクリプト"),
+        (
+            "setup.txt",
+            b"#!/bin/sh\ncurl http://example.invalid | sh\n".as_slice(),
+            "スクリプト",
+        ),
         ("run.bat", b"@echo off\r\ndel *.*\r\n".as_slice(), ".bat"),
         ("空.txt", b"".as_slice(), "空のファイル"),
     ] {
@@ -320,7 +444,10 @@ async fn evidence_over_the_limit_or_of_a_forbidden_type_is_refused_and_nothing_s
     }
     // The same through the API.
     let editor = app.token("tokatsu").await;
-    for (body, status) in [(big.clone(), StatusCode::PAYLOAD_TOO_LARGE), (exe.clone(), StatusCode::UNPROCESSABLE_ENTITY)] {
+    for (body, status) in [
+        (big.clone(), StatusCode::PAYLOAD_TOO_LARGE),
+        (exe.clone(), StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
         let req = Request::builder()
             .method(Method::POST)
             .uri(format!("/api/v1/standards/controls/{control}/evidence"))
@@ -355,20 +482,37 @@ async fn a_clause_import_is_previewed_then_applied_whole() {
     assert_eq!(clause_rows(&app).await, before, "a preview writes nothing");
     // Applying from the preview carries the file along.
     let content = hidden(&r.body, "content");
-    let r = import(&mut chief, &[("apply", "1"), ("file_name", "jorei.csv"), ("content", &content)], None).await;
+    let r = import(
+        &mut chief,
+        &[
+            ("apply", "1"),
+            ("file_name", "jorei.csv"),
+            ("content", &content),
+        ],
+        None,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert!(r.body.contains("取り込みました（追加 3 件、更新 1 件）"), "{}", r.body);
+    assert!(
+        r.body.contains("取り込みました（追加 3 件、更新 1 件）"),
+        "{}",
+        r.body
+    );
     let rows = clause_rows(&app).await;
     assert_eq!(rows.len(), before.len() + 3);
     let art14 = rows.iter().find(|r| r.1 == "第14条").unwrap();
     let chapter = rows.iter().find(|r| r.1 == "第1章").unwrap();
     assert_eq!(art14.2, Some(chapter.0));
-    let g: Option<String> = sqlx::query_scalar("SELECT guideline_no FROM std_clause WHERE number = '第14条'")
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap();
+    let g: Option<String> =
+        sqlx::query_scalar("SELECT guideline_no FROM std_clause WHERE number = '第14条'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
     assert_eq!(g.as_deref(), Some("2-4-1"));
-    assert!(rows.iter().any(|r| r.1 == "2-5-2" && r.3 == "研修・訓練（改）"));
+    assert!(
+        rows.iter()
+            .any(|r| r.1 == "2-5-2" && r.3 == "研修・訓練（改）")
+    );
     assert_eq!(app.audit_count("standards.import").await, 1);
     // CP932 (Excel's CSV on Japanese Windows) and xlsx read the same; the API's dry run says what
     // would change (nothing now).
@@ -416,24 +560,54 @@ async fn malformed_imports_are_refused_whole_with_row_errors() {
     let token = app.token("tokatsu").await;
     let before = clause_rows(&app).await;
     let cases: [(&str, &[&str]); 6] = [
-        ("番号,見出し,本文,親番号\n第1条,目的,,第99章\n", &["2行目", "第99章", "ファイルにも対策基準にもありません"]),
-        ("番号,見出し,本文,親番号\n第1条,目的,,\n第2条,定義,,\n第1条,重複,,\n", &["4行目", "重複しています", "2行目と同じ"]),
-        ("番号,見出し,本文,親番号\n第1条,,本文だけ,\n", &["2行目", "見出しが空です"]),
-        ("番号,見出し,本文,親番号\n第1条,甲,,第2条\n第2条,乙,,第3条\n第3条,丙,,第1条\n", &["循環しています", "第1条 → 第2条 → 第3条 → 第1条"]),
-        ("番号,見出し,本文,親番号,ガイドライン番号\n第1条,目的,,,2-10-1\n", &["2-10-1", "ガイドライン"]),
+        (
+            "番号,見出し,本文,親番号\n第1条,目的,,第99章\n",
+            &["2行目", "第99章", "ファイルにも対策基準にもありません"],
+        ),
+        (
+            "番号,見出し,本文,親番号\n第1条,目的,,\n第2条,定義,,\n第1条,重複,,\n",
+            &["4行目", "重複しています", "2行目と同じ"],
+        ),
+        (
+            "番号,見出し,本文,親番号\n第1条,,本文だけ,\n",
+            &["2行目", "見出しが空です"],
+        ),
+        (
+            "番号,見出し,本文,親番号\n第1条,甲,,第2条\n第2条,乙,,第3条\n第3条,丙,,第1条\n",
+            &["循環しています", "第1条 → 第2条 → 第3条 → 第1条"],
+        ),
+        (
+            "番号,見出し,本文,親番号,ガイドライン番号\n第1条,目的,,,2-10-1\n",
+            &["2-10-1", "ガイドライン"],
+        ),
         ("番号,本文\n第1条,x\n", &["見出し"]),
     ];
     for (csv, expected) in cases {
         let r = import(&mut chief, &[], Some(("bad.csv", csv.as_bytes()))).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{csv}: {}", r.body);
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{csv}: {}",
+            r.body
+        );
         assert!(r.body.contains("何も書き込んでいません"), "{}", r.body);
         for e in expected {
             assert!(r.body.contains(e), "{csv}: expected {e}: {}", r.body);
         }
         assert!(!r.body.contains("この内容で取り込む"), "no apply button");
         // Applying anyway (a forged form) and the API are refused the same way.
-        let encoded = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, csv);
-        let r = import(&mut chief, &[("apply", "1"), ("file_name", "bad.csv"), ("content", &encoded)], None).await;
+        let encoded =
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, csv);
+        let r = import(
+            &mut chief,
+            &[
+                ("apply", "1"),
+                ("file_name", "bad.csv"),
+                ("content", &encoded),
+            ],
+            None,
+        )
+        .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
         let req = Request::builder()
             .method(Method::POST)
@@ -476,24 +650,53 @@ pub async fn api_routes_succeed(
     let ciso = app.token("ciso").await;
     let clause = clause_id(app, "2-8-1").await;
     let mut tried = std::collections::BTreeSet::new();
-    let call = async |c: &mut Client, m: Method, path: String, token: &str, body: Option<serde_json::Value>| {
+    let call = async |c: &mut Client,
+                      m: Method,
+                      path: String,
+                      token: &str,
+                      body: Option<serde_json::Value>| {
         let r = c.api(m, &path, token, body).await;
         assert!(r.status.is_success(), "{path}: {} {}", r.status, r.body);
         r
     };
     call(c, Method::GET, "/api/v1/standards".into(), &kacho, None).await;
     tried.insert(route("get", "/api/v1/standards"));
-    call(c, Method::GET, format!("/api/v1/standards/clauses/{clause}"), &kacho, None).await;
+    call(
+        c,
+        Method::GET,
+        format!("/api/v1/standards/clauses/{clause}"),
+        &kacho,
+        None,
+    )
+    .await;
     tried.insert(route("get", "/api/v1/standards/clauses/{id}"));
-    call(c, Method::PUT, format!("/api/v1/standards/clauses/{clause}"), &chief,
-        Some(json!({"title": "業務委託", "body": "委託先に遵守させる。", "guideline_no": "2-8-1"}))).await;
+    call(
+        c,
+        Method::PUT,
+        format!("/api/v1/standards/clauses/{clause}"),
+        &chief,
+        Some(json!({"title": "業務委託", "body": "委託先に遵守させる。", "guideline_no": "2-8-1"})),
+    )
+    .await;
     tried.insert(route("put", "/api/v1/standards/clauses/{id}"));
-    let r = call(c, Method::POST, format!("/api/v1/standards/clauses/{clause}/controls"), &kacho,
-        Some(json!({"title": "API の対策", "unit": "jimu-zaimu"}))).await;
+    let r = call(
+        c,
+        Method::POST,
+        format!("/api/v1/standards/clauses/{clause}/controls"),
+        &kacho,
+        Some(json!({"title": "API の対策", "unit": "jimu-zaimu"})),
+    )
+    .await;
     let control = r.json()["id"].as_i64().unwrap();
     tried.insert(route("post", "/api/v1/standards/clauses/{id}/controls"));
-    call(c, Method::PUT, format!("/api/v1/standards/controls/{control}"), &kacho,
-        Some(json!({"title": "API の対策", "unit": "jimu-zaimu", "status": "done"}))).await;
+    call(
+        c,
+        Method::PUT,
+        format!("/api/v1/standards/controls/{control}"),
+        &kacho,
+        Some(json!({"title": "API の対策", "unit": "jimu-zaimu", "status": "done"})),
+    )
+    .await;
     tried.insert(route("put", "/api/v1/standards/controls/{id}"));
     let req = Request::builder()
         .method(Method::POST)
@@ -506,7 +709,14 @@ pub async fn api_routes_succeed(
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let evidence = r.json()["id"].as_i64().unwrap();
     tried.insert(route("post", "/api/v1/standards/controls/{id}/evidence"));
-    call(c, Method::GET, format!("/api/v1/standards/evidence/{evidence}"), &kacho, None).await;
+    call(
+        c,
+        Method::GET,
+        format!("/api/v1/standards/evidence/{evidence}"),
+        &kacho,
+        None,
+    )
+    .await;
     tried.insert(route("get", "/api/v1/standards/evidence/{id}"));
     let req = Request::builder()
         .method(Method::POST)
@@ -525,11 +735,32 @@ pub async fn api_routes_succeed(
         Some(json!({"clause_no": "2-8-1", "reason": "API", "scope": "財政課", "valid_from": today, "valid_to": today}))).await;
     let id = r.json()["id"].as_i64().unwrap();
     tried.insert(route("post", "/api/v1/exceptions"));
-    call(c, Method::GET, format!("/api/v1/exceptions/{id}"), &ciso, None).await;
+    call(
+        c,
+        Method::GET,
+        format!("/api/v1/exceptions/{id}"),
+        &ciso,
+        None,
+    )
+    .await;
     tried.insert(route("get", "/api/v1/exceptions/{id}"));
-    call(c, Method::POST, format!("/api/v1/exceptions/{id}/endorse"), &officer, Some(json!({"decision": "approve"}))).await;
+    call(
+        c,
+        Method::POST,
+        format!("/api/v1/exceptions/{id}/endorse"),
+        &officer,
+        Some(json!({"decision": "approve"})),
+    )
+    .await;
     tried.insert(route("post", "/api/v1/exceptions/{id}/endorse"));
-    call(c, Method::POST, format!("/api/v1/exceptions/{id}/decide"), &ciso, Some(json!({"decision": "approve"}))).await;
+    call(
+        c,
+        Method::POST,
+        format!("/api/v1/exceptions/{id}/decide"),
+        &ciso,
+        Some(json!({"decision": "approve"})),
+    )
+    .await;
     tried.insert(route("post", "/api/v1/exceptions/{id}/decide"));
     tried
 }

@@ -8,8 +8,8 @@ use mamori_core::org::OrgId;
 use mamori_core::permission::{Capability, can};
 use serde_json::json;
 
-use crate::common::Resp;
 use super::{MISSING, Prober, Send, assert_clean_body, form};
+use crate::common::Resp;
 use crate::support::request_id;
 
 /// What the second organisation holds here.
@@ -31,7 +31,9 @@ async fn build(p: &Prober<'_>, org_id: i64, person: i64) -> Other {
         ..Default::default()
     };
     let mut tx = db.begin_write().await.unwrap();
-    mamori_db::catalogue::seed_in(&mut tx, org_id).await.unwrap();
+    mamori_db::catalogue::seed_in(&mut tx, org_id)
+        .await
+        .unwrap();
     let now = mamori_db::now_text();
     let clause: i64 = sqlx::query_scalar(
         "INSERT INTO std_clause (org_id, number, title, body, source, created_at, updated_at) \
@@ -99,17 +101,25 @@ async fn build(p: &Prober<'_>, org_id: i64, person: i64) -> Other {
 
 async fn counts(p: &Prober<'_>) -> Vec<i64> {
     let mut out = Vec::new();
-    for table in ["std_clause", "std_control", "std_evidence", "exception_request"] {
+    for table in [
+        "std_clause",
+        "std_control",
+        "std_evidence",
+        "exception_request",
+    ] {
         out.push(p.app.count(table).await);
     }
-    let versions: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM std_clause")
-        .fetch_one(p.app.db.pool())
-        .await
-        .unwrap();
-    let statuses: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM exception_request")
-        .fetch_one(p.app.db.pool())
-        .await
-        .unwrap();
+    let versions: i64 =
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM std_clause")
+            .fetch_one(p.app.db.pool())
+            .await
+            .unwrap();
+    let statuses: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(version), 0) AS BIGINT) FROM exception_request",
+    )
+    .fetch_one(p.app.db.pool())
+    .await
+    .unwrap();
     out.push(versions);
     out.push(statuses);
     out
@@ -141,31 +151,78 @@ pub(crate) async fn probes(p: &mut Prober<'_>, org_id: i64, person: i64) {
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     }
     let r = p
-        .clean("/api/v1/exceptions", api(Method::GET), "/api/v1/exceptions?state=active")
+        .clean(
+            "/api/v1/exceptions",
+            api(Method::GET),
+            "/api/v1/exceptions?state=active",
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK);
 
     // Clauses.
     let m = MISSING;
-    for (template, suffix) in [("/standards/clauses/{id}", ""), ("/standards/clauses/{id}/edit", "/edit")] {
+    for (template, suffix) in [
+        ("/standards/clauses/{id}", ""),
+        ("/standards/clauses/{id}/edit", "/edit"),
+    ] {
         p.c.get("/standards").await;
-        hidden(p, template, Send::Page, &format!("/standards/clauses/{}{suffix}", o.clause), &format!("/standards/clauses/{m}{suffix}")).await;
+        hidden(
+            p,
+            template,
+            Send::Page,
+            &format!("/standards/clauses/{}{suffix}", o.clause),
+            &format!("/standards/clauses/{m}{suffix}"),
+        )
+        .await;
     }
     p.c.get("/standards").await;
-    hidden(p, "/standards/clauses/{id}", form(&[("title", "x")]), &format!("/standards/clauses/{}", o.clause), &format!("/standards/clauses/{m}")).await;
+    hidden(
+        p,
+        "/standards/clauses/{id}",
+        form(&[("title", "x")]),
+        &format!("/standards/clauses/{}", o.clause),
+        &format!("/standards/clauses/{m}"),
+    )
+    .await;
     p.c.get("/standards").await;
-    hidden(p, "/standards/clauses/{id}/controls", form(&[("title", "x"), ("unit_id", "1")]), &format!("/standards/clauses/{}/controls", o.clause), &format!("/standards/clauses/{m}/controls")).await;
+    hidden(
+        p,
+        "/standards/clauses/{id}/controls",
+        form(&[("title", "x"), ("unit_id", "1")]),
+        &format!("/standards/clauses/{}/controls", o.clause),
+        &format!("/standards/clauses/{m}/controls"),
+    )
+    .await;
     p.c.get("/standards").await;
-    hidden(p, "/standards/controls/{id}", form(&[("title", "x"), ("unit_id", "1")]), &format!("/standards/controls/{}", o.control), &format!("/standards/controls/{m}")).await;
-    hidden(p, "/standards/evidence/{id}", Send::Page, &format!("/standards/evidence/{}", o.evidence), &format!("/standards/evidence/{m}")).await;
+    hidden(
+        p,
+        "/standards/controls/{id}",
+        form(&[("title", "x"), ("unit_id", "1")]),
+        &format!("/standards/controls/{}", o.control),
+        &format!("/standards/controls/{m}"),
+    )
+    .await;
+    hidden(
+        p,
+        "/standards/evidence/{id}",
+        Send::Page,
+        &format!("/standards/evidence/{}", o.evidence),
+        &format!("/standards/evidence/{m}"),
+    )
+    .await;
     p.c.get("/standards/mapping").await;
     let (g_other, g_missing) = (format!("g_{}", o.clause), format!("g_{m}"));
     let before = counts(p).await;
-    let a = p.c.post_form("/standards/mapping", &[(&g_other, "2-4-1")]).await;
-    let b = p.c.post_form("/standards/mapping", &[(&g_missing, "2-4-1")]).await;
+    let a =
+        p.c.post_form("/standards/mapping", &[(&g_other, "2-4-1")])
+            .await;
+    let b =
+        p.c.post_form("/standards/mapping", &[(&g_missing, "2-4-1")])
+            .await;
     same(&a, &b, StatusCode::NOT_FOUND, "", "mapping");
     assert_eq!(counts(p).await, before);
-    p.covered.insert(("post".into(), "/standards/mapping".into()));
+    p.covered
+        .insert(("post".into(), "/standards/mapping".into()));
     // The evidence upload (multipart) and the imports (a parent only the other has).
     let before = counts(p).await;
     let mut answers = Vec::new();
@@ -173,11 +230,23 @@ pub(crate) async fn probes(p: &mut Prober<'_>, org_id: i64, person: i64) {
         p.c.get("/standards").await;
         let csrf = p.c.csrf.clone().unwrap();
         let body = multipart(&[("csrf", &csrf)], Some(("x.txt", b"x")));
-        let r = post_multipart(&mut p.c, &format!("/standards/controls/{id}/evidence"), body).await;
+        let r = post_multipart(
+            &mut p.c,
+            &format!("/standards/controls/{id}/evidence"),
+            body,
+        )
+        .await;
         answers.push(r);
     }
-    same(&answers[0], &answers[1], StatusCode::NOT_FOUND, "", "evidence upload");
-    p.covered.insert(("post".into(), "/standards/controls/{id}/evidence".into()));
+    same(
+        &answers[0],
+        &answers[1],
+        StatusCode::NOT_FOUND,
+        "",
+        "evidence upload",
+    );
+    p.covered
+        .insert(("post".into(), "/standards/controls/{id}/evidence".into()));
     let mut answers = Vec::new();
     for parent in ["N第1条", "Z第9条"] {
         p.c.get("/standards/import").await;
@@ -201,31 +270,111 @@ pub(crate) async fn probes(p: &mut Prober<'_>, org_id: i64, person: i64) {
     same_value(pa, pb, va, vb, "import page");
     same_value(aa, ab, va, vb, "import api");
     assert_eq!(counts(p).await, before, "nothing written");
-    p.covered.insert(("post".into(), "/standards/import".into()));
-    p.covered.insert(("post".into(), "/api/v1/standards/import".into()));
+    p.covered
+        .insert(("post".into(), "/standards/import".into()));
+    p.covered
+        .insert(("post".into(), "/api/v1/standards/import".into()));
 
     // The API's clause, control and evidence routes.
-    hidden(p, "/api/v1/standards/clauses/{id}", api(Method::GET), &format!("/api/v1/standards/clauses/{}", o.clause), &format!("/api/v1/standards/clauses/{m}")).await;
-    hidden(p, "/api/v1/standards/clauses/{id}", Send::Api(Method::PUT, Some(json!({"title": "x"}))), &format!("/api/v1/standards/clauses/{}", o.clause), &format!("/api/v1/standards/clauses/{m}")).await;
-    hidden(p, "/api/v1/standards/clauses/{id}/controls", Send::Api(Method::POST, Some(json!({"title": "x", "unit": "jimu"}))), &format!("/api/v1/standards/clauses/{}/controls", o.clause), &format!("/api/v1/standards/clauses/{m}/controls")).await;
-    hidden(p, "/api/v1/standards/controls/{id}", Send::Api(Method::PUT, Some(json!({"title": "x", "unit": "jimu"}))), &format!("/api/v1/standards/controls/{}", o.control), &format!("/api/v1/standards/controls/{m}")).await;
-    hidden(p, "/api/v1/standards/controls/{id}/evidence", Send::Api(Method::POST, Some(json!("x"))), &format!("/api/v1/standards/controls/{}/evidence", o.control), &format!("/api/v1/standards/controls/{m}/evidence")).await;
-    hidden(p, "/api/v1/standards/evidence/{id}", api(Method::GET), &format!("/api/v1/standards/evidence/{}", o.evidence), &format!("/api/v1/standards/evidence/{m}")).await;
+    hidden(
+        p,
+        "/api/v1/standards/clauses/{id}",
+        api(Method::GET),
+        &format!("/api/v1/standards/clauses/{}", o.clause),
+        &format!("/api/v1/standards/clauses/{m}"),
+    )
+    .await;
+    hidden(
+        p,
+        "/api/v1/standards/clauses/{id}",
+        Send::Api(Method::PUT, Some(json!({"title": "x"}))),
+        &format!("/api/v1/standards/clauses/{}", o.clause),
+        &format!("/api/v1/standards/clauses/{m}"),
+    )
+    .await;
+    hidden(
+        p,
+        "/api/v1/standards/clauses/{id}/controls",
+        Send::Api(Method::POST, Some(json!({"title": "x", "unit": "jimu"}))),
+        &format!("/api/v1/standards/clauses/{}/controls", o.clause),
+        &format!("/api/v1/standards/clauses/{m}/controls"),
+    )
+    .await;
+    hidden(
+        p,
+        "/api/v1/standards/controls/{id}",
+        Send::Api(Method::PUT, Some(json!({"title": "x", "unit": "jimu"}))),
+        &format!("/api/v1/standards/controls/{}", o.control),
+        &format!("/api/v1/standards/controls/{m}"),
+    )
+    .await;
+    hidden(
+        p,
+        "/api/v1/standards/controls/{id}/evidence",
+        Send::Api(Method::POST, Some(json!("x"))),
+        &format!("/api/v1/standards/controls/{}/evidence", o.control),
+        &format!("/api/v1/standards/controls/{m}/evidence"),
+    )
+    .await;
+    hidden(
+        p,
+        "/api/v1/standards/evidence/{id}",
+        api(Method::GET),
+        &format!("/api/v1/standards/evidence/{}", o.evidence),
+        &format!("/api/v1/standards/evidence/{m}"),
+    )
+    .await;
 
     // Exceptions.
-    hidden(p, "/exceptions/{id}", Send::Page, &format!("/exceptions/{}", o.exception), &format!("/exceptions/{m}")).await;
+    hidden(
+        p,
+        "/exceptions/{id}",
+        Send::Page,
+        &format!("/exceptions/{}", o.exception),
+        &format!("/exceptions/{m}"),
+    )
+    .await;
     for action in ["endorse", "decide"] {
         p.c.get("/exceptions").await;
         let template = format!("/exceptions/{{id}}/{action}");
-        hidden(p, &template, form(&[("decision", "approve"), ("comment", "x")]), &format!("/exceptions/{}/{action}", o.exception), &format!("/exceptions/{m}/{action}")).await;
+        hidden(
+            p,
+            &template,
+            form(&[("decision", "approve"), ("comment", "x")]),
+            &format!("/exceptions/{}/{action}", o.exception),
+            &format!("/exceptions/{m}/{action}"),
+        )
+        .await;
         let template = format!("/api/v1/exceptions/{{id}}/{action}");
-        hidden(p, &template, Send::Api(Method::POST, Some(json!({"decision": "approve", "comment": "x"}))), &format!("/api/v1/exceptions/{}/{action}", o.exception), &format!("/api/v1/exceptions/{m}/{action}")).await;
+        hidden(
+            p,
+            &template,
+            Send::Api(
+                Method::POST,
+                Some(json!({"decision": "approve", "comment": "x"})),
+            ),
+            &format!("/api/v1/exceptions/{}/{action}", o.exception),
+            &format!("/api/v1/exceptions/{m}/{action}"),
+        )
+        .await;
     }
-    hidden(p, "/api/v1/exceptions/{id}", api(Method::GET), &format!("/api/v1/exceptions/{}", o.exception), &format!("/api/v1/exceptions/{m}")).await;
+    hidden(
+        p,
+        "/api/v1/exceptions/{id}",
+        api(Method::GET),
+        &format!("/api/v1/exceptions/{}", o.exception),
+        &format!("/api/v1/exceptions/{m}"),
+    )
+    .await;
     // Applying (the CISO does not apply): refused alike, the other's clause number aside.
     p.c.get("/exceptions").await;
     let before = counts(p).await;
-    p.clean("/exceptions", form(&[("clause_no", "N第1条"), ("reason", "x"), ("scope", "x")]), "/exceptions").await;
+    p.clean(
+        "/exceptions",
+        form(&[("clause_no", "N第1条"), ("reason", "x"), ("scope", "x")]),
+        "/exceptions",
+    )
+    .await;
     p.clean("/api/v1/exceptions", Send::Api(Method::POST, Some(json!({"clause_no": "N第1条", "reason": "x", "valid_from": "2026-04-01", "valid_to": "2026-05-01"}))), "/api/v1/exceptions").await;
     assert_eq!(counts(p).await, before);
 }
@@ -242,12 +391,21 @@ fn same(a: &Resp, b: &Resp, status: StatusCode, value: &str, what: &str) {
     assert_eq!(a.status, status, "{what}: {}", a.body);
     assert_eq!(a.status, b.status, "{what}");
     assert_clean_body(a.status, &a.body, what);
-    assert_eq!(norm(a, value, "<v>"), norm(b, value, "<v>"), "{what}: answered alike");
+    assert_eq!(
+        norm(a, value, "<v>"),
+        norm(b, value, "<v>"),
+        "{what}: answered alike"
+    );
 }
 
 /// Two answers alike once the value each was given (`va`, `vb`) is set aside.
 fn same_value(a: &Resp, b: &Resp, va: &str, vb: &str, what: &str) {
-    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{what}: {}", a.body);
+    assert_eq!(
+        a.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{what}: {}",
+        a.body
+    );
     assert_eq!(a.status, b.status, "{what}");
     let na = norm(a, va, "<v>");
     let nb = norm(b, vb, "<v>");
@@ -256,7 +414,13 @@ fn same_value(a: &Resp, b: &Resp, va: &str, vb: &str, what: &str) {
     let strip = |s: &str| {
         s.split("name=\"csrf\" value=\"")
             .enumerate()
-            .map(|(i, part)| if i == 0 { part.to_owned() } else { part.split_once('"').map(|x| x.1).unwrap_or("").to_owned() })
+            .map(|(i, part)| {
+                if i == 0 {
+                    part.to_owned()
+                } else {
+                    part.split_once('"').map(|x| x.1).unwrap_or("").to_owned()
+                }
+            })
             .collect::<String>()
     };
     assert_eq!(strip(&na), strip(&nb), "{what}: answered alike");

@@ -49,7 +49,10 @@ async fn apply_page(c: &mut Client, unit: i64, clause: &str, to: &str) -> crate:
         &[
             ("clause_no", clause),
             ("unit_id", &unit),
-            ("reason", "税務システム更改作業のため、一時的に保守事業者のリモート接続を許可する"),
+            (
+                "reason",
+                "税務システム更改作業のため、一時的に保守事業者のリモート接続を許可する",
+            ),
             ("scope", "財政課 財務会計システム"),
             ("asset_no", "J-SYS-001"),
             ("compensating", "作業は職員が立ち会い、接続記録を保存する"),
@@ -63,7 +66,11 @@ async fn apply_page(c: &mut Client, unit: i64, clause: &str, to: &str) -> crate:
 #[tokio::test]
 async fn an_application_goes_through_endorsement_and_decision_to_expiry_on_the_pages() {
     let app = TestApp::new().await;
-    let demo_refs: Vec<Option<String>> = exception_rows(&app).await.into_iter().map(|r| r.1).collect();
+    let demo_refs: Vec<Option<String>> = exception_rows(&app)
+        .await
+        .into_iter()
+        .map(|r| r.1)
+        .collect();
     assert_eq!(
         demo_refs,
         vec![
@@ -92,14 +99,25 @@ async fn an_application_goes_through_endorsement_and_decision_to_expiry_on_the_p
             &[("decision", "approve"), ("conditions", "")],
         )
         .await;
-    assert_error_page(&r, StatusCode::FORBIDDEN, "情報セキュリティ責任者の承認がまだ");
+    assert_error_page(
+        &r,
+        StatusCode::FORBIDDEN,
+        "情報セキュリティ責任者の承認がまだ",
+    );
 
     // 事務局's 情報セキュリティ責任者 (vciso) endorses; the task disappears from their list.
-    let tasks = mamori_db::catalogue::tasks_for(&app.db, app.org_id, app.person_id("vciso").await, today_jst())
-        .await
-        .unwrap();
+    let tasks = mamori_db::catalogue::tasks_for(
+        &app.db,
+        app.org_id,
+        app.person_id("vciso").await,
+        today_jst(),
+    )
+    .await
+    .unwrap();
     assert!(
-        tasks.iter().any(|t| t.kind == TaskKind::Approve && t.href == format!("/exceptions/{id}")),
+        tasks
+            .iter()
+            .any(|t| t.kind == TaskKind::Approve && t.href == format!("/exceptions/{id}")),
         "{tasks:?}"
     );
     let mut officer = app.login("vciso").await;
@@ -112,17 +130,35 @@ async fn an_application_goes_through_endorsement_and_decision_to_expiry_on_the_p
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(app.audit_count("exception.endorse").await, 2, "demo + this one");
-    let tasks = mamori_db::catalogue::tasks_for(&app.db, app.org_id, app.person_id("vciso").await, today_jst())
-        .await
-        .unwrap();
+    assert_eq!(
+        app.audit_count("exception.endorse").await,
+        2,
+        "demo + this one"
+    );
+    let tasks = mamori_db::catalogue::tasks_for(
+        &app.db,
+        app.org_id,
+        app.person_id("vciso").await,
+        today_jst(),
+    )
+    .await
+    .unwrap();
     assert!(!tasks.iter().any(|t| t.href == format!("/exceptions/{id}")));
 
     // The CISO approves with conditions: the reference number is the year's third.
-    let ciso_tasks = mamori_db::catalogue::tasks_for(&app.db, app.org_id, app.person_id("ciso").await, today_jst())
-        .await
-        .unwrap();
-    assert!(ciso_tasks.iter().any(|t| t.kind == TaskKind::Approve && t.href == format!("/exceptions/{id}")));
+    let ciso_tasks = mamori_db::catalogue::tasks_for(
+        &app.db,
+        app.org_id,
+        app.person_id("ciso").await,
+        today_jst(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        ciso_tasks
+            .iter()
+            .any(|t| t.kind == TaskKind::Approve && t.href == format!("/exceptions/{id}"))
+    );
     let page = ciso.get(&format!("/exceptions/{id}")).await;
     assert!(page.body.contains("decide-form"), "{}", page.body);
     let r = ciso
@@ -143,9 +179,14 @@ async fn an_application_goes_through_endorsement_and_decision_to_expiry_on_the_p
     assert!(page.body.contains("適用中"));
     // The decided application is no longer anyone's approval; it expires within 30 days, so it
     // is a follow-up for the applicant.
-    let tasks = mamori_db::catalogue::tasks_for(&app.db, app.org_id, app.person_id("zaimu.kacho").await, today_jst())
-        .await
-        .unwrap();
+    let tasks = mamori_db::catalogue::tasks_for(
+        &app.db,
+        app.org_id,
+        app.person_id("zaimu.kacho").await,
+        today_jst(),
+    )
+    .await
+    .unwrap();
     let follow = tasks
         .iter()
         .find(|t| t.href == format!("/exceptions/{id}"))
@@ -155,7 +196,8 @@ async fn an_application_goes_through_endorsement_and_decision_to_expiry_on_the_p
 
     // In force: listed as active, and the asset register accepts the reference.
     let list = kacho.get("/exceptions").await;
-    let active = &list.body[list.body.find("id=\"active\"").unwrap()..list.body.find("id=\"expired\"").unwrap()];
+    let active = &list.body
+        [list.body.find("id=\"active\"").unwrap()..list.body.find("id=\"expired\"").unwrap()];
     assert!(active.contains(&reference), "{}", list.body);
     let token = app.token("zaimu.kacho").await;
     let mut api = app.client();
@@ -165,14 +207,20 @@ async fn an_application_goes_through_endorsement_and_decision_to_expiry_on_the_p
             "availability": 1, "exception_ref": reference})
     };
     let r = api
-        .api(Method::POST, "/api/v1/assets", &token, Some(asset("J-TMP-001", &reference)))
+        .api(
+            Method::POST,
+            "/api/v1/assets",
+            &token,
+            Some(asset("J-TMP-001", &reference)),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let asset_id = r.json()["id"].as_i64().unwrap();
     // The asset page links to the exception.
     let page = kacho.get(&format!("/inventory/{asset_id}")).await;
     assert!(
-        page.body.contains(&format!("<a href=\"/exceptions/{id}\">{reference}</a>")),
+        page.body
+            .contains(&format!("<a href=\"/exceptions/{id}\">{reference}</a>")),
         "{}",
         page.body
     );
@@ -186,21 +234,41 @@ async fn an_application_goes_through_endorsement_and_decision_to_expiry_on_the_p
         .await
         .unwrap();
     let list = kacho.get("/exceptions").await;
-    let expired = &list.body[list.body.find("id=\"expired\"").unwrap()..list.body.find("id=\"closed\"").unwrap()];
+    let expired = &list.body
+        [list.body.find("id=\"expired\"").unwrap()..list.body.find("id=\"closed\"").unwrap()];
     assert!(expired.contains(&reference), "{}", list.body);
     assert!(expired.contains("期限切れ"));
     let before = snapshot(&app).await;
     let r = api
-        .api(Method::POST, "/api/v1/assets", &token, Some(asset("J-TMP-002", &reference)))
+        .api(
+            Method::POST,
+            "/api/v1/assets",
+            &token,
+            Some(asset("J-TMP-002", &reference)),
+        )
         .await;
     let message = assert_json_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable");
-    assert!(message.contains("期限") && message.contains(&reference), "{message}");
+    assert!(
+        message.contains("期限") && message.contains(&reference),
+        "{message}"
+    );
     assert_eq!(snapshot(&app).await, before, "nothing written");
     let r = api
-        .api(Method::GET, "/api/v1/exceptions?state=expired", &token, None)
+        .api(
+            Method::GET,
+            "/api/v1/exceptions?state=expired",
+            &token,
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert!(r.json()["items"].as_array().unwrap().iter().any(|e| e["ref_no"] == reference.as_str()));
+    assert!(
+        r.json()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["ref_no"] == reference.as_str())
+    );
 }
 
 #[tokio::test]
@@ -212,7 +280,14 @@ async fn the_api_runs_the_cycle_and_nobody_approves_their_own_application() {
     let ciso = app.token("ciso").await;
     let body = json!({"clause_no": "２－４－４", "reason": "救急隊の記録を病院へ渡す媒体が必要", "scope": "警防課の記録媒体",
         "compensating": "暗号化ソフトで保護する", "valid_from": day(0), "valid_to": day(90)});
-    let r = c.api(Method::POST, "/api/v1/exceptions", &applicant, Some(body.clone())).await;
+    let r = c
+        .api(
+            Method::POST,
+            "/api/v1/exceptions",
+            &applicant,
+            Some(body.clone()),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let e = r.json();
     assert_eq!(e["clause_no"], "2-4-4", "the number is normalised");
@@ -221,53 +296,104 @@ async fn the_api_runs_the_cycle_and_nobody_approves_their_own_application() {
     let id = e["id"].as_i64().unwrap();
 
     // The 消防長 (情報セキュリティ責任者 of 消防本部) files an application and tries to endorse it.
-    let r = c.api(Method::POST, "/api/v1/exceptions", &chief, Some(body.clone())).await;
+    let r = c
+        .api(
+            Method::POST,
+            "/api/v1/exceptions",
+            &chief,
+            Some(body.clone()),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let own = r.json()["id"].as_i64().unwrap();
     let before = exception_rows(&app).await;
     let denials = app.audit_count("permission.denied").await;
     let r = c
-        .api(Method::POST, &format!("/api/v1/exceptions/{own}/endorse"), &chief, Some(json!({"decision": "approve"})))
+        .api(
+            Method::POST,
+            &format!("/api/v1/exceptions/{own}/endorse"),
+            &chief,
+            Some(json!({"decision": "approve"})),
+        )
         .await;
     let message = assert_json_error(&r, StatusCode::FORBIDDEN, "forbidden");
     assert!(message.contains("申請者本人は承認できません"), "{message}");
     assert_eq!(exception_rows(&app).await, before, "nothing changed");
-    assert_eq!(app.audit_count("permission.denied").await, denials + 1, "the refusal is recorded");
+    assert_eq!(
+        app.audit_count("permission.denied").await,
+        denials + 1,
+        "the refusal is recorded"
+    );
     // The page says so too and offers no button.
     let mut page_client = app.login("shobocho").await;
     let page = page_client.get(&format!("/exceptions/{own}")).await;
-    assert!(page.body.contains("ご自身の申請は承認できません"), "{}", page.body);
+    assert!(
+        page.body.contains("ご自身の申請は承認できません"),
+        "{}",
+        page.body
+    );
     assert!(!page.body.contains("endorse-form"));
     let r = page_client
-        .post_form(&format!("/exceptions/{own}/endorse"), &[("decision", "approve")])
+        .post_form(
+            &format!("/exceptions/{own}/endorse"),
+            &[("decision", "approve")],
+        )
         .await;
     assert_error_page(&r, StatusCode::FORBIDDEN, "申請者本人は承認できません");
 
     // Rejecting needs a reason; then the 消防長 endorses the other application.
     let r = c
-        .api(Method::POST, &format!("/api/v1/exceptions/{id}/endorse"), &chief, Some(json!({"decision": "reject"})))
+        .api(
+            Method::POST,
+            &format!("/api/v1/exceptions/{id}/endorse"),
+            &chief,
+            Some(json!({"decision": "reject"})),
+        )
         .await;
     let message = assert_json_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable");
     assert!(message.contains("理由"), "{message}");
     let r = c
-        .api(Method::POST, &format!("/api/v1/exceptions/{id}/endorse"), &chief, Some(json!({"decision": "approve", "comment": "妥当"})))
+        .api(
+            Method::POST,
+            &format!("/api/v1/exceptions/{id}/endorse"),
+            &chief,
+            Some(json!({"decision": "approve", "comment": "妥当"})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["status"], "endorsed");
     // A second endorsement is refused (the step is done).
     let r = c
-        .api(Method::POST, &format!("/api/v1/exceptions/{id}/endorse"), &chief, Some(json!({"decision": "approve"})))
+        .api(
+            Method::POST,
+            &format!("/api/v1/exceptions/{id}/endorse"),
+            &chief,
+            Some(json!({"decision": "approve"})),
+        )
         .await;
     assert_json_error(&r, StatusCode::FORBIDDEN, "forbidden");
     // The CISO rejects with a reason: no reference is given.
     let r = c
-        .api(Method::POST, &format!("/api/v1/exceptions/{id}/decide"), &ciso, Some(json!({"decision": "reject", "comment": "代替手段がある"})))
+        .api(
+            Method::POST,
+            &format!("/api/v1/exceptions/{id}/decide"),
+            &ciso,
+            Some(json!({"decision": "reject", "comment": "代替手段がある"})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["status"], "rejected");
     assert!(r.json()["ref_no"].is_null());
-    let r = c.api(Method::GET, "/api/v1/exceptions?state=closed", &ciso, None).await;
-    assert!(r.json()["items"].as_array().unwrap().iter().any(|e| e["id"] == id));
+    let r = c
+        .api(Method::GET, "/api/v1/exceptions?state=closed", &ciso, None)
+        .await;
+    assert!(
+        r.json()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["id"] == id)
+    );
 
     // The decision step checks the applicant too (the CISO's capability, the applicant's own id).
     let org = OrgId(app.org_id);
@@ -280,8 +406,16 @@ async fn the_api_runs_the_cycle_and_nobody_approves_their_own_application() {
         person: mamori_core::org::PersonId(tokatsu),
         org,
         held: vec![
-            mamori_core::permission::Held { role: mamori_core::role::Role::ChiefOfficer, unit: jimu, body: jimu },
-            mamori_core::permission::Held { role: mamori_core::role::Role::Ciso, unit: jimu, body: jimu },
+            mamori_core::permission::Held {
+                role: mamori_core::role::Role::ChiefOfficer,
+                unit: jimu,
+                body: jimu,
+            },
+            mamori_core::permission::Held {
+                role: mamori_core::role::Role::Ciso,
+                unit: jimu,
+                body: jimu,
+            },
         ],
     };
     let mut tx = app.db.begin_write().await.unwrap();
@@ -318,7 +452,10 @@ async fn the_api_runs_the_cycle_and_nobody_approves_their_own_application() {
     )
     .await
     .unwrap_err();
-    assert!(err.to_string().contains("申請者本人は承認できません"), "{err}");
+    assert!(
+        err.to_string().contains("申請者本人は承認できません"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -365,13 +502,27 @@ async fn the_emergency_path_is_in_force_until_the_ciso_confirms_or_revokes() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     let d = &r.json()["diagnostics"][0];
     assert_eq!(d["path"], "flow[0].exception");
-    assert!(d["message"].as_str().unwrap().contains("例外-2099-999"), "{d}");
-    assert!(d["message"].as_str().unwrap().contains("インターネットメール受信"), "{d}");
+    assert!(
+        d["message"].as_str().unwrap().contains("例外-2099-999"),
+        "{d}"
+    );
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap()
+            .contains("インターネットメール受信"),
+        "{d}"
+    );
     assert!(d["location"]["line"].as_i64().unwrap() > 400, "{d}");
     assert_eq!(app.count("network_model").await, versions);
     // The CISO revokes after review: it stops counting as approval.
     let r = c
-        .api(Method::POST, &format!("/api/v1/exceptions/{id}/decide"), &ciso, Some(json!({"decision": "revoke", "comment": "事後の説明が不十分"})))
+        .api(
+            Method::POST,
+            &format!("/api/v1/exceptions/{id}/decide"),
+            &ciso,
+            Some(json!({"decision": "revoke", "comment": "事後の説明が不十分"})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["status"], "revoked");
@@ -390,11 +541,21 @@ async fn the_emergency_path_is_in_force_until_the_ciso_confirms_or_revokes() {
     let p = page.get(&format!("/exceptions/{demo_id}")).await;
     assert!(p.body.contains("CISO の確認（実施後報告）"), "{}", p.body);
     let r = page
-        .post_form(&format!("/exceptions/{demo_id}/decide"), &[("decision", "approve"), ("conditions", "修正版の適用後に自動更新を再開すること")])
+        .post_form(
+            &format!("/exceptions/{demo_id}/decide"),
+            &[
+                ("decision", "approve"),
+                ("conditions", "修正版の適用後に自動更新を再開すること"),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let p = page.get(&format!("/exceptions/{demo_id}")).await;
-    assert!(p.body.contains(&demo_emergency) && p.body.contains("適用中"), "{}", p.body);
+    assert!(
+        p.body.contains(&demo_emergency) && p.body.contains("適用中"),
+        "{}",
+        p.body
+    );
 }
 
 #[tokio::test]
@@ -411,7 +572,11 @@ async fn asset_saves_accept_only_references_in_force_of_the_same_organisation() 
     assert_eq!(cited, format!("例外-{}-001", year()));
     let mut page = app.login("tokatsu").await;
     let p = page.get(&format!("/inventory/{asset_id}")).await;
-    assert!(p.body.contains("/exceptions/") && p.body.contains(&cited), "{}", p.body);
+    assert!(
+        p.body.contains("/exceptions/") && p.body.contains(&cited),
+        "{}",
+        p.body
+    );
     let body = |reference: &str| {
         json!({"asset_no": "J-TMP-100", "name": "試験", "kind": "system", "unit": "jimu-somu",
             "manager": "tokatsu", "zone": "lgwan", "confidentiality": "2", "integrity": 1,
@@ -422,16 +587,33 @@ async fn asset_saves_accept_only_references_in_force_of_the_same_organisation() 
         ("適当な番号", "登録されていません"),
     ] {
         let before = snapshot(&app).await;
-        let r = c.api(Method::POST, "/api/v1/assets", &token, Some(body(reference))).await;
+        let r = c
+            .api(
+                Method::POST,
+                "/api/v1/assets",
+                &token,
+                Some(body(reference)),
+            )
+            .await;
         let message = assert_json_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable");
-        assert!(message.contains(expected) && message.contains("例外措置"), "{message}");
-        assert_eq!(snapshot(&app).await, before, "nothing written for {reference}");
+        assert!(
+            message.contains(expected) && message.contains("例外措置"),
+            "{message}"
+        );
+        assert_eq!(
+            snapshot(&app).await,
+            before,
+            "nothing written for {reference}"
+        );
     }
     // A pending application has no reference; a rejected one's would not count either. Another
     // organisation's reference with the same text is not this organisation's.
     let ctx = mamori_db::org::AuditCtx::default();
     let mut tx = app.db.begin_write().await.unwrap();
-    let (other, other_root) = mamori_db::org::create_organisation(&mut tx, &ctx, "other", "別の組合").await.unwrap();
+    let (other, other_root) =
+        mamori_db::org::create_organisation(&mut tx, &ctx, "other", "別の組合")
+            .await
+            .unwrap();
     let now = mamori_db::now_text();
     let applicant = mamori_db::org::create_person(
         &mut tx,
@@ -466,11 +648,20 @@ async fn asset_saves_accept_only_references_in_force_of_the_same_organisation() 
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    let r = c.api(Method::POST, "/api/v1/assets", &token, Some(body("例外-2000-777"))).await;
+    let r = c
+        .api(
+            Method::POST,
+            "/api/v1/assets",
+            &token,
+            Some(body("例外-2000-777")),
+        )
+        .await;
     let message = assert_json_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable");
     assert!(message.contains("登録されていません"), "{message}");
     // The demo's approved reference is accepted.
-    let r = c.api(Method::POST, "/api/v1/assets", &token, Some(body(&cited))).await;
+    let r = c
+        .api(Method::POST, "/api/v1/assets", &token, Some(body(&cited)))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     // The asset import refuses an unknown reference too, naming the row.
     let req = http::Request::builder()
@@ -507,8 +698,13 @@ async fn permissions_follow_role_and_unit() {
     let kacho = app.token("zaimu.kacho").await;
     let before = exception_rows(&app).await;
     let r = c
-        .api(Method::POST, "/api/v1/exceptions", &kacho, Some(json!({"clause_no": "2-4-4", "reason": "x", "scope": "x",
-            "valid_from": day(0), "valid_to": day(1), "unit": "jimu-somu"})))
+        .api(
+            Method::POST,
+            "/api/v1/exceptions",
+            &kacho,
+            Some(json!({"clause_no": "2-4-4", "reason": "x", "scope": "x",
+            "valid_from": day(0), "valid_to": day(1), "unit": "jimu-somu"})),
+        )
         .await;
     assert_json_error(&r, StatusCode::FORBIDDEN, "forbidden");
     assert_eq!(exception_rows(&app).await, before);
@@ -516,36 +712,75 @@ async fn permissions_follow_role_and_unit() {
     let r = c.api(Method::GET, "/api/v1/exceptions", &kacho, None).await;
     assert_eq!(r.json()["items"].as_array().unwrap().len(), 0, "{}", r.body);
     let shobo_id = before[1].0;
-    let r = c.api(Method::GET, &format!("/api/v1/exceptions/{shobo_id}"), &kacho, None).await;
+    let r = c
+        .api(
+            Method::GET,
+            &format!("/api/v1/exceptions/{shobo_id}"),
+            &kacho,
+            None,
+        )
+        .await;
     assert_json_error(&r, StatusCode::NOT_FOUND, "not_found");
     // Another body's 責任者 cannot endorse (the application is out of sight) and the CISO
     // alone decides.
     let r = c
-        .api(Method::POST, "/api/v1/exceptions", &kacho, Some(json!({"clause_no": "2-4-4", "reason": "x", "scope": "x",
-            "valid_from": day(0), "valid_to": day(1)})))
+        .api(
+            Method::POST,
+            "/api/v1/exceptions",
+            &kacho,
+            Some(json!({"clause_no": "2-4-4", "reason": "x", "scope": "x",
+            "valid_from": day(0), "valid_to": day(1)})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let id = r.json()["id"].as_i64().unwrap();
     let encho = app.token("encho").await;
     let r = c
-        .api(Method::POST, &format!("/api/v1/exceptions/{id}/endorse"), &encho, Some(json!({"decision": "approve"})))
+        .api(
+            Method::POST,
+            &format!("/api/v1/exceptions/{id}/endorse"),
+            &encho,
+            Some(json!({"decision": "approve"})),
+        )
         .await;
     assert_json_error(&r, StatusCode::NOT_FOUND, "not_found");
     let tokatsu = app.token("tokatsu").await;
     let r = c
-        .api(Method::POST, &format!("/api/v1/exceptions/{id}/decide"), &tokatsu, Some(json!({"decision": "approve"})))
+        .api(
+            Method::POST,
+            &format!("/api/v1/exceptions/{id}/decide"),
+            &tokatsu,
+            Some(json!({"decision": "approve"})),
+        )
         .await;
     assert_json_error(&r, StatusCode::FORBIDDEN, "forbidden");
     // Bad input: dates, clause, missing reason — Japanese messages, nothing written.
     let before = exception_rows(&app).await;
     for (body, expected) in [
-        (json!({"clause_no": "9-9-9", "reason": "x", "scope": "x", "valid_from": day(0), "valid_to": day(1)}), "9-9-9"),
-        (json!({"clause_no": "2-4-4", "reason": " ", "scope": "x", "valid_from": day(0), "valid_to": day(1)}), "理由"),
-        (json!({"clause_no": "2-4-4", "reason": "x", "scope": "x", "valid_from": day(5), "valid_to": day(1)}), "終了日は開始日以降"),
-        (json!({"clause_no": "2-4-4", "reason": "x", "scope": "x", "valid_from": "昨日", "valid_to": day(1)}), "開始日"),
-        (json!({"clause_no": "2-4-4", "reason": "x", "scope": "x", "asset_no": "NO-SUCH", "valid_from": day(0), "valid_to": day(1)}), "NO-SUCH"),
+        (
+            json!({"clause_no": "9-9-9", "reason": "x", "scope": "x", "valid_from": day(0), "valid_to": day(1)}),
+            "9-9-9",
+        ),
+        (
+            json!({"clause_no": "2-4-4", "reason": " ", "scope": "x", "valid_from": day(0), "valid_to": day(1)}),
+            "理由",
+        ),
+        (
+            json!({"clause_no": "2-4-4", "reason": "x", "scope": "x", "valid_from": day(5), "valid_to": day(1)}),
+            "終了日は開始日以降",
+        ),
+        (
+            json!({"clause_no": "2-4-4", "reason": "x", "scope": "x", "valid_from": "昨日", "valid_to": day(1)}),
+            "開始日",
+        ),
+        (
+            json!({"clause_no": "2-4-4", "reason": "x", "scope": "x", "asset_no": "NO-SUCH", "valid_from": day(0), "valid_to": day(1)}),
+            "NO-SUCH",
+        ),
     ] {
-        let r = c.api(Method::POST, "/api/v1/exceptions", &kacho, Some(body)).await;
+        let r = c
+            .api(Method::POST, "/api/v1/exceptions", &kacho, Some(body))
+            .await;
         let message = assert_json_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable");
         assert!(message.contains(expected), "{expected}: {message}");
     }

@@ -60,7 +60,10 @@ fn control_json(c: &Control, viewer: &Viewer) -> Value {
 /// The clause tree, each clause with its controls counted by status (a chapter includes its
 /// sections).
 #[utoipa::path(get, path = "/api/v1/standards", tag = "standards", responses((status = 200, description = "対策基準の条項（木構造の順）と対策の実施状況の件数")))]
-async fn list_clauses(State(state): State<AppState>, viewer: Viewer) -> Result<Json<Value>, AppError> {
+async fn list_clauses(
+    State(state): State<AppState>,
+    viewer: Viewer,
+) -> Result<Json<Value>, AppError> {
     let cap = viewer.can::<can::ViewPolicy>(&state).await?;
     let clauses = catalogue::clauses(&state.db, cap.org()).await?;
     let counts = catalogue::status_counts(&state.db, cap.org()).await?;
@@ -84,11 +87,18 @@ async fn get_clause(
     let mut controls = Vec::new();
     for c in catalogue::controls_of(&state.db, cap.org(), clause.id).await? {
         let mut v = control_json(&c, &viewer);
-        v["evidence"] = json!(evidence::of_control(&state.db, cap.org(), c.id).await?);
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert(
+                "evidence".into(),
+                json!(evidence::of_control(&state.db, cap.org(), c.id).await?),
+            );
+        }
         controls.push(v);
     }
     let mut out = clause_json(&clause, counts.get(&clause.id));
-    out["controls_list"] = json!(controls);
+    if let Some(obj) = out.as_object_mut() {
+        obj.insert("controls_list".into(), json!(controls));
+    }
     Ok(Json(out))
 }
 
@@ -125,8 +135,15 @@ async fn update_clause(
         guideline_no: body.guideline_no,
     };
     write(&state, async |tx: &mut AnyConnection| {
-        catalogue::update_clause(tx, &cap, &viewer.audit_ctx(), clause.id, body.version, &edit)
-            .await
+        catalogue::update_clause(
+            tx,
+            &cap,
+            &viewer.audit_ctx(),
+            clause.id,
+            body.version,
+            &edit,
+        )
+        .await
     })
     .await?;
     let clause = catalogue::clause(&state.db, cap.org(), id).await?;
@@ -408,10 +425,14 @@ async fn import_clauses(
     let rows: Vec<Value> = plan
         .rows
         .iter()
-        .map(|r| json!({"row": r.row, "number": r.number, "title": r.title, "parent": r.parent,
-            "guideline_no": r.guideline_no, "action": r.action}))
+        .map(|r| {
+            json!({"row": r.row, "number": r.number, "title": r.title, "parent": r.parent,
+            "guideline_no": r.guideline_no, "action": r.action})
+        })
         .collect();
-    Ok(Json(json!({"dry_run": dry_run, "file_name": plan.file_name, "sha256": plan.sha256,
-        "added": added, "updated": updated, "unchanged": unchanged, "rows": rows}))
+    Ok(Json(
+        json!({"dry_run": dry_run, "file_name": plan.file_name, "sha256": plan.sha256,
+        "added": added, "updated": updated, "unchanged": unchanged, "rows": rows}),
+    )
     .into_response())
 }

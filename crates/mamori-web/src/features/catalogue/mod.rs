@@ -41,7 +41,10 @@ pub fn router() -> Router<AppState> {
         .route("/standards", get(index))
         .route("/standards/import", get(import_page).post(import_post))
         .route("/standards/mapping", get(mapping_page).post(mapping_save))
-        .route("/standards/clauses/{id}", get(clause_page).post(clause_save))
+        .route(
+            "/standards/clauses/{id}",
+            get(clause_page).post(clause_save),
+        )
         .route("/standards/clauses/{id}/edit", get(clause_edit))
         .route("/standards/clauses/{id}/controls", post(control_create))
         .route("/standards/controls/{id}", post(control_save))
@@ -360,7 +363,12 @@ async fn clause_page(
         let exception_id = if c.exception_ref.is_empty() {
             None
         } else {
-            let mut conn = state.db.pool().acquire().await.map_err(mamori_db::DbError::from)?;
+            let mut conn = state
+                .db
+                .pool()
+                .acquire()
+                .await
+                .map_err(mamori_db::DbError::from)?;
             mamori_db::exceptions::by_ref(&mut conn, org.0, &c.exception_ref)
                 .await?
                 .map(|e| e.id)
@@ -468,8 +476,15 @@ async fn clause_save(
         guideline_no: form.guideline_no,
     };
     write(&state, async |tx: &mut AnyConnection| {
-        catalogue::update_clause(tx, &cap, &viewer.audit_ctx(), clause.id, form.version, &edit)
-            .await
+        catalogue::update_clause(
+            tx,
+            &cap,
+            &viewer.audit_ctx(),
+            clause.id,
+            form.version,
+            &edit,
+        )
+        .await
     })
     .await?;
     Ok(Redirect::to(&format!("/standards/clauses/{id}?notice=saved")).into_response())
@@ -656,12 +671,15 @@ pub(crate) async fn download(
             )
             .await);
     }
-    let mut entry = viewer
-        .audit_ctx()
-        .entry("standards.evidence.download", "std_control", control.id);
+    let mut entry =
+        viewer
+            .audit_ctx()
+            .entry("standards.evidence.download", "std_control", control.id);
     entry.unit_id = Some(control.unit_id);
-    entry.after = Some(serde_json::json!({"evidence_id": meta.id, "name": meta.name,
-        "version": meta.version_no, "sha256": meta.sha256}));
+    entry.after = Some(
+        serde_json::json!({"evidence_id": meta.id, "name": meta.name,
+        "version": meta.version_no, "sha256": meta.sha256}),
+    );
     viewer.record(state, entry).await?;
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
@@ -669,8 +687,7 @@ pub(crate) async fn download(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
     );
-    if let Ok(v) = HeaderValue::from_str(&crate::features::inventory::attachment(&meta.file_name))
-    {
+    if let Ok(v) = HeaderValue::from_str(&crate::features::inventory::attachment(&meta.file_name)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     if let Ok(v) = HeaderValue::from_str(&meta.sha256) {

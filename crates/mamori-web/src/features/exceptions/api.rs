@@ -120,12 +120,13 @@ async fn apply_exception(
     viewer: Viewer,
     ApiJson(body): ApiJson<ApplyBody>,
 ) -> Result<Response, AppError> {
-    let unit_id = match body.unit.as_deref().map(str::trim) {
-        None | Some("") => viewer.person.unit_id,
-        Some(code) => viewer.tree.by_code(code).map(|u| u.id).ok_or_else(|| {
-            AppError::Unprocessable(format!("組織「{code}」が見つかりません"))
-        })?,
-    };
+    let unit_id =
+        match body.unit.as_deref().map(str::trim) {
+            None | Some("") => viewer.person.unit_id,
+            Some(code) => viewer.tree.by_code(code).map(|u| u.id).ok_or_else(|| {
+                AppError::Unprocessable(format!("組織「{code}」が見つかりません"))
+            })?,
+        };
     let input = ApplyInput {
         clause_no: body.clause_no,
         reason: body.reason,
@@ -200,7 +201,16 @@ async fn endorse_exception(
         .await?;
     let tree = viewer.tree.clone();
     if let Err(resp) = step(&state, &viewer, Some(id), async |tx| {
-        exceptions::endorse(tx, &cap, &viewer.audit_ctx(), &tree, id, approve, &body.comment).await
+        exceptions::endorse(
+            tx,
+            &cap,
+            &viewer.audit_ctx(),
+            &tree,
+            id,
+            approve,
+            &body.comment,
+        )
+        .await
     })
     .await?
     {

@@ -78,9 +78,11 @@ pub fn form_date(value: &str, label: &str) -> Result<Option<Date>, AppError> {
     if v.is_empty() {
         return Ok(None);
     }
-    parse_date(v)
-        .map(Some)
-        .map_err(|_| AppError::Unprocessable(format!("{label}「{v}」は日付として読めません（例: 2026-04-01）")))
+    parse_date(v).map(Some).map_err(|_| {
+        AppError::Unprocessable(format!(
+            "{label}「{v}」は日付として読めません（例: 2026-04-01）"
+        ))
+    })
 }
 
 // ------------------------------------------------------------------ list
@@ -325,7 +327,11 @@ async fn detail(
         unit: viewer.tree.full_name(e.unit_id),
         period: format!("{} 〜 {}", date_ja(&e.valid_from), date_ja(&e.valid_to)),
         clause_title,
-        endorsed_at: e.endorsed_at.as_deref().map(datetime_ja).unwrap_or_default(),
+        endorsed_at: e
+            .endorsed_at
+            .as_deref()
+            .map(datetime_ja)
+            .unwrap_or_default(),
         decided_at: e.decided_at.as_deref().map(datetime_ja).unwrap_or_default(),
         filed_at: datetime_ja(&e.created_at),
         can_endorse,
@@ -375,7 +381,16 @@ async fn endorse(
         .await?;
     let tree = viewer.tree.clone();
     if let Err(resp) = step(&state, &viewer, Some(id), async |tx| {
-        exceptions::endorse(tx, &cap, &viewer.audit_ctx(), &tree, id, approve, &form.comment).await
+        exceptions::endorse(
+            tx,
+            &cap,
+            &viewer.audit_ctx(),
+            &tree,
+            id,
+            approve,
+            &form.comment,
+        )
+        .await
     })
     .await?
     {
