@@ -1021,6 +1021,8 @@ struct RuleContext {
     managers: HashSet<(i64, i64)>,
     permitted: HashSet<i64>,
     parents: HashMap<i64, Option<i64>>,
+    /// 例外措置 references in force today: only these count as an exception (rule A002).
+    exceptions: HashSet<String>,
 }
 
 impl RuleContext {
@@ -1053,11 +1055,13 @@ impl RuleContext {
                 .bind(org)
                 .fetch_all(&mut *conn)
                 .await?;
+        let exceptions = crate::exceptions::in_force_refs(conn, org, today).await?;
         Ok(RuleContext {
             held,
             managers: managers.into_iter().collect(),
             permitted: permitted.into_iter().collect(),
             parents: units.into_iter().collect(),
+            exceptions,
         })
     }
 
@@ -1097,7 +1101,12 @@ impl RuleContext {
             effective: effective.clone(),
             restrictions: a.restrictions(),
             lockable: a.lockable != 0,
-            exception_ref: a.exception_ref.clone(),
+            // An expired or revoked exception no longer stands in for one.
+            exception_ref: if self.exceptions.contains(a.exception_ref.trim()) {
+                a.exception_ref.clone()
+            } else {
+                String::new()
+            },
             manager_ok: self.manager_ok(a.manager_id, a.unit_id),
             take_out_permitted: self.permitted.contains(&a.id),
             last_reviewed: a.last_reviewed(),

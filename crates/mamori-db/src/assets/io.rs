@@ -883,8 +883,6 @@ struct Register<'a> {
     people: People,
     existing: HashMap<String, Asset>,
     rules: RuleContext,
-    /// 例外措置 references in force today (the only ones a row may cite).
-    exceptions: std::collections::HashSet<String>,
 }
 
 /// Compares a file with the register and returns what applying it would do, or every problem
@@ -907,7 +905,6 @@ pub async fn plan(
         .fetch_all(&mut *conn)
         .await?;
     let rules = RuleContext::load(&mut conn, org, None, today_jst()).await?;
-    let exceptions = crate::exceptions::in_force_refs(&mut conn, org, today_jst()).await?;
     drop(conn);
     let register = Register {
         org,
@@ -921,7 +918,6 @@ pub async fn plan(
             .map(|a| (a.asset_no.clone(), a))
             .collect(),
         rules,
-        exceptions,
     };
     tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_kib(), "asset import: register loaded");
     let plan = compute(&register, tree, file);
@@ -1005,7 +1001,7 @@ fn compute(
             .map(String::as_str);
         let mut found = check_input(reg.org, tree, reg.scheme, &input, manager_status);
         let cited = input.exception_ref.trim();
-        if !cited.is_empty() && !reg.exceptions.contains(cited) {
+        if !cited.is_empty() && !reg.rules.exceptions.contains(cited) {
             found.push((
                 "exception_ref",
                 format!("例外措置「{cited}」は承認され適用中の例外措置ではありません"),

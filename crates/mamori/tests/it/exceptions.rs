@@ -663,6 +663,49 @@ async fn asset_saves_accept_only_references_in_force_of_the_same_organisation() 
         .api(Method::POST, "/api/v1/assets", &token, Some(body(&cited)))
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // Rule A002 (機密性3B以上はインターネット接続系に置かない) counts an exception only while it
+    // is in force.
+    let risky = |reference: &str| {
+        json!({"asset_no": "J-TMP-101", "name": "試験（インターネット）", "kind": "system",
+            "unit": "jimu-somu", "manager": "tokatsu", "zone": "internet", "confidentiality": "3B",
+            "integrity": 1, "availability": 1, "exception_ref": reference})
+    };
+    let r = c
+        .api(Method::POST, "/api/v1/assets", &token, Some(risky("")))
+        .await;
+    let message = assert_json_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable");
+    assert!(message.contains("A002"), "{message}");
+    let r = c
+        .api(Method::POST, "/api/v1/assets", &token, Some(risky(&cited)))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let risky_id = r.json()["id"].as_i64().unwrap();
+    let p = page.get(&format!("/inventory/{risky_id}")).await;
+    let section = |body: &str| {
+        body.find("id=\"findings\"")
+            .map(|at| body[at..].split("</section>").next().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    assert!(!section(&p.body).contains("A002"), "{}", p.body);
+    sqlx::query("UPDATE exception_request SET valid_to = $1 WHERE ref_no = $2")
+        .bind(day(-1))
+        .bind(&cited)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let p = page.get(&format!("/inventory/{risky_id}")).await;
+    assert!(section(&p.body).contains("A002"), "{}", p.body);
+    assert!(
+        p.body.contains("期限切れ"),
+        "the asset page says the exception expired"
+    );
+    sqlx::query("UPDATE exception_request SET valid_to = $1 WHERE ref_no = $2")
+        .bind(day(100))
+        .bind(&cited)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+
     // The asset import refuses an unknown reference too, naming the row.
     let req = http::Request::builder()
         .method(Method::POST)
