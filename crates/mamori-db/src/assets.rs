@@ -398,13 +398,21 @@ pub async fn validate(
         }
         None => None,
     };
-    Ok(check_input(
-        org,
-        tree,
-        scheme,
-        input,
-        manager_status.as_deref(),
-    ))
+    let mut problems = check_input(org, tree, scheme, input, manager_status.as_deref());
+    // A 例外措置 reference counts as approval only when it names an exception of this
+    // organisation in force today.
+    if !input.exception_ref.trim().is_empty()
+        && let Err(message) = crate::exceptions::check_ref(
+            conn,
+            org,
+            &input.exception_ref,
+            mamori_core::calendar::today_jst(),
+        )
+        .await?
+    {
+        problems.push(("exception_ref", message));
+    }
+    Ok(problems)
 }
 
 /// [`validate`] without the database: `manager_status` is the 管理者's status when the
@@ -1013,6 +1021,8 @@ struct RuleContext {
     managers: HashSet<(i64, i64)>,
     permitted: HashSet<i64>,
     parents: HashMap<i64, Option<i64>>,
+    /// 例外措置 references in force today: only these count as an exception (rule A002).
+    exceptions: HashSet<String>,
 }
 
 impl RuleContext {
@@ -1045,11 +1055,13 @@ impl RuleContext {
                 .bind(org)
                 .fetch_all(&mut *conn)
                 .await?;
+        let exceptions = crate::exceptions::in_force_refs(conn, org, today).await?;
         Ok(RuleContext {
             held,
             managers: managers.into_iter().collect(),
             permitted: permitted.into_iter().collect(),
             parents: units.into_iter().collect(),
+            exceptions,
         })
     }
 
@@ -1089,7 +1101,12 @@ impl RuleContext {
             effective: effective.clone(),
             restrictions: a.restrictions(),
             lockable: a.lockable != 0,
-            exception_ref: a.exception_ref.clone(),
+            // An expired or revoked exception no longer stands in for one.
+            exception_ref: if self.exceptions.contains(a.exception_ref.trim()) {
+                a.exception_ref.clone()
+            } else {
+                String::new()
+            },
             manager_ok: self.manager_ok(a.manager_id, a.unit_id),
             take_out_permitted: self.permitted.contains(&a.id),
             last_reviewed: a.last_reviewed(),

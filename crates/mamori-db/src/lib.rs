@@ -10,6 +10,8 @@ pub mod audit;
 pub mod auditing;
 pub mod auth;
 pub mod documents;
+pub mod catalogue;
+pub mod exceptions;
 pub mod import;
 pub mod mail;
 pub mod migrate;

@@ -142,6 +142,11 @@ pub const MIGRATIONS: &[Migration] = &[
         steps: V5,
     },
     Migration {
+        version: 6,
+        name: "standards catalogue: clauses, controls and their evidence files",
+        steps: V6,
+    },
+    Migration {
         version: 7,
         name: "policy documents: versions with approval, acknowledgements, reminders, reviews",
         steps: V7,
@@ -152,9 +157,124 @@ pub const MIGRATIONS: &[Migration] = &[
         steps: V9,
     },
     Migration {
+        version: 10,
+        name: "exceptions (例外措置): applications, endorsements, decisions and reference numbers",
+        steps: V10,
+    },
+    Migration {
         version: 11,
         name: "mail outbox: reminders and notices queued for SMTP delivery",
         steps: V11,
+    },
+];
+
+/// 例外措置 (対策基準 2-7): an application goes applied → endorsed (the unit's 情報セキュリティ
+/// 責任者) → approved or rejected (the CISO); on the emergency path it is provisional (in force)
+/// until the CISO confirms or revokes it. `ref_no` (例外-2026-003) is given when it comes into
+/// force and is what the asset register and the network model cite.
+const V10: &[Step] = &[
+    Step::Sql(
+        "CREATE TABLE exception_request (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            ref_no TEXT,
+            ref_year {int},
+            ref_seq {int},
+            clause_no TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            scope TEXT NOT NULL DEFAULT '',
+            asset_id {int} REFERENCES asset(id),
+            compensating TEXT NOT NULL DEFAULT '',
+            valid_from TEXT NOT NULL,
+            valid_to TEXT NOT NULL,
+            unit_id {int} NOT NULL REFERENCES unit(id),
+            applicant_id {int} NOT NULL REFERENCES person(id),
+            emergency {int} NOT NULL DEFAULT 0,
+            status TEXT NOT NULL,
+            endorsed_by {int} REFERENCES person(id),
+            endorsed_at TEXT,
+            endorse_comment TEXT NOT NULL DEFAULT '',
+            decided_by {int} REFERENCES person(id),
+            decided_at TEXT,
+            conditions TEXT NOT NULL DEFAULT '',
+            decision_comment TEXT NOT NULL DEFAULT '',
+            version {int} NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (org_id, ref_no)
+        )",
+    ),
+    Step::Sql("CREATE INDEX exception_org_status ON exception_request (org_id, status, valid_to)"),
+];
+
+/// 対策基準 as an organisation keeps it (§9): clauses seeded from the guideline's structure
+/// (`number` is unique in the organisation; `guideline_no` maps an organisation's own article
+/// to the guideline), controls per clause with an owner unit and a status, and evidence files.
+/// Evidence is append-only: a new upload is a new version, refused updates and deletes by the
+/// database itself.
+const V6: &[Step] = &[
+    Step::Sql(
+        "CREATE TABLE std_clause (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            number TEXT NOT NULL,
+            guideline_no TEXT,
+            parent_id {int} REFERENCES std_clause(id),
+            title TEXT NOT NULL,
+            body TEXT NOT NULL DEFAULT '',
+            sort_order {int} NOT NULL DEFAULT 0,
+            source TEXT NOT NULL DEFAULT 'guideline',
+            version {int} NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (org_id, number)
+        )",
+    ),
+    Step::Sql("CREATE INDEX std_clause_parent ON std_clause (org_id, parent_id)"),
+    Step::Sql(
+        "CREATE TABLE std_control (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            clause_id {int} NOT NULL REFERENCES std_clause(id),
+            title TEXT NOT NULL,
+            unit_id {int} NOT NULL REFERENCES unit(id),
+            status TEXT NOT NULL DEFAULT 'not_started',
+            exception_ref TEXT NOT NULL DEFAULT '',
+            note TEXT NOT NULL DEFAULT '',
+            version {int} NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )",
+    ),
+    Step::Sql("CREATE INDEX std_control_clause ON std_control (clause_id)"),
+    Step::Sql("CREATE INDEX std_control_org_unit ON std_control (org_id, unit_id, status)"),
+    Step::Sql(
+        "CREATE TABLE std_evidence (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            control_id {int} NOT NULL REFERENCES std_control(id),
+            name TEXT NOT NULL,
+            version_no {int} NOT NULL,
+            file_name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            size {int} NOT NULL,
+            sha256 TEXT NOT NULL,
+            content {blob} NOT NULL,
+            uploaded_by {int} REFERENCES person(id),
+            created_at TEXT NOT NULL,
+            UNIQUE (control_id, name, version_no)
+        )",
+    ),
+    Step::Dialect {
+        sqlite: "CREATE TRIGGER std_evidence_no_update BEFORE UPDATE ON std_evidence
+                 BEGIN SELECT RAISE(ABORT, 'std_evidence is append-only'); END;
+                 CREATE TRIGGER std_evidence_no_delete BEFORE DELETE ON std_evidence
+                 BEGIN SELECT RAISE(ABORT, 'std_evidence is append-only'); END;",
+        postgres:
+            "CREATE FUNCTION mamori_evidence_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                   BEGIN RAISE EXCEPTION 'std_evidence is append-only'; END $$;
+                   CREATE TRIGGER std_evidence_no_change BEFORE UPDATE OR DELETE ON std_evidence
+                   FOR EACH ROW EXECUTE FUNCTION mamori_evidence_append_only();",
     },
 ];
 

@@ -49,6 +49,9 @@ pub struct AppConfig {
     pub mail: Option<mailer::SmtpSettings>,
     /// The address users reach the server at, for links in mail.
     pub public_url: Option<String>,
+    /// Largest accepted evidence file of a control (対策の証跡); its upload routes take bodies
+    /// up to this size whatever [`Self::max_body_bytes`] is.
+    pub max_evidence_bytes: usize,
 }
 
 impl Default for AppConfig {
@@ -64,6 +67,7 @@ impl Default for AppConfig {
             argon2_memory_kib: 19 * 1024,
             mail: None,
             public_url: None,
+            max_evidence_bytes: mamori_db::catalogue::evidence::DEFAULT_MAX_EVIDENCE_BYTES,
         }
     }
 }
@@ -112,6 +116,8 @@ pub fn build(db: Db, config: AppConfig) -> Router {
         .merge(features::notifications::router())
         .merge(features::documents::router())
         .merge(features::auditing::router())
+        .merge(features::catalogue::router())
+        .merge(features::exceptions::router())
         .merge(api)
         .merge(features::api::openapi_router(openapi))
         .fallback(error::not_found)

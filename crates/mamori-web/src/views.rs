@@ -87,6 +87,20 @@ impl Layout {
                 current: false,
             });
         }
+        nav.push(NavItem {
+            href: "/standards",
+            label: "対策基準",
+            section: "§9",
+            current: false,
+        });
+        if may(Action::ExceptionView) {
+            nav.push(NavItem {
+                href: "/exceptions",
+                label: "例外措置",
+                section: "2-7",
+                current: false,
+            });
+        }
         if may(Action::AuditView) {
             nav.push(NavItem {
                 href: "/audit",

@@ -585,6 +585,7 @@ pub async fn load(db: &Db, password: &str, memory_kib: u32) -> anyhow::Result<Lo
     crate::demo_assets::load(db, org_id, &ctx).await?;
     crate::demo_documents::load(db, org_id, SINCE).await?;
     crate::demo_auditing::load(db, org_id, &ctx).await?;
+    crate::demo_catalogue::load(db, org_id, &ctx).await?;
     Ok(Loaded {
         created: true,
         org_id,

@@ -999,7 +999,14 @@ fn compute(
             .manager_id
             .and_then(|m| reg.people.status.get(&m))
             .map(String::as_str);
-        let found = check_input(reg.org, tree, reg.scheme, &input, manager_status);
+        let mut found = check_input(reg.org, tree, reg.scheme, &input, manager_status);
+        let cited = input.exception_ref.trim();
+        if !cited.is_empty() && !reg.rules.exceptions.contains(cited) {
+            found.push((
+                "exception_ref",
+                format!("例外措置「{cited}」は承認され適用中の例外措置ではありません"),
+            ));
+        }
         if !found.is_empty() {
             for (key, reason) in found {
                 report(key, &mut draft, reason);

@@ -92,6 +92,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(super::notifications::api_router())
         .merge(super::documents::api::router())
         .merge(super::auditing::api::router())
+        .merge(super::catalogue::api::router())
+        .merge(super::exceptions::api::router())
 }
 
 /// Serves the OpenAPI document.

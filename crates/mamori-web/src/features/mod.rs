@@ -7,6 +7,8 @@ pub mod audit;
 pub mod auditing;
 pub mod dashboard;
 pub mod documents;
+pub mod catalogue;
+pub mod exceptions;
 pub mod health;
 pub mod inventory;
 pub mod login;

@@ -102,20 +102,55 @@ pub async fn store(
     note: &str,
 ) -> Result<Result<i64, InputError>, AppError> {
     let file = file.to_owned();
+    let file_name = file.clone();
     // The text goes to the checking thread and comes back, so a large one is never copied.
     let (src, checked) = tokio::task::spawn_blocking(move || {
-        let checked = analyse(&src, &file).map(|_| ());
+        let checked = analyse(&src, &file).map(|a| cited_exceptions(&a.network));
         (src, checked)
     })
     .await
     .map_err(|e| AppError::Internal(format!("network check task: {e}")))?;
-    if let Err(e) = checked {
-        return Ok(Err(e));
-    }
+    let cited = match checked {
+        Ok(cited) => cited,
+        Err(e) => return Ok(Err(e)),
+    };
     let mut tx = db.begin_write().await?;
+    // A flow's 例外措置 reference stands in for an approval only when it names an exception of
+    // this organisation in force today.
+    let today = mamori_core::calendar::today_jst();
+    let mut diagnostics = Vec::new();
+    for (index, name, reference) in cited {
+        if let Err(message) =
+            mamori_db::exceptions::check_ref(&mut tx, cap.org().0, &reference, today).await?
+        {
+            let location = src
+                .find(&format!("\"{reference}\""))
+                .map(|at| Location::at(&file_name, &src, at));
+            diagnostics.push(Diagnostic {
+                location,
+                path: format!("flow[{index}].exception"),
+                message: format!("通信「{name}」: {message}"),
+            });
+        }
+    }
+    if !diagnostics.is_empty() {
+        return Ok(Err(InputError { diagnostics }));
+    }
     let n = network::add_version(&mut tx, cap, ctx, &src, note).await?;
     tx.commit().await.map_err(mamori_db::DbError::from)?;
     Ok(Ok(n))
+}
+
+/// The 例外措置 references the flows cite: (flow index, flow name, reference).
+fn cited_exceptions(net: &Network) -> Vec<(usize, String, String)> {
+    net.flows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let r = f.exception.as_deref()?.trim();
+            (!r.is_empty()).then(|| (i, f.display_name(), r.to_owned()))
+        })
+        .collect()
 }
 
 /// Line endings as stored: a browser sends a textarea with CRLF, a file may have either, and

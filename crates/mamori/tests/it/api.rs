@@ -672,6 +672,7 @@ async fn the_openapi_document_describes_every_api_route() {
     tried.insert(route("post", "/api/v1/reminders"));
     // 情報セキュリティ監査: one audit through every route.
     tried.extend(crate::auditing::api_cycle(&app).await);
+    tried.extend(crate::catalogue::api_routes_succeed(&app, &mut c).await);
     assert_eq!(
         tried, documented,
         "the document lists exactly the routes served"

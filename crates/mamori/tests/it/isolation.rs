@@ -18,6 +18,9 @@ use mamori_db::org::{self, AssignmentInput, AuditCtx, PersonInput, UnitInput};
 use serde_json::{Value, json};
 
 use crate::common::{Client, PASSWORD, Resp, TestApp};
+
+#[path = "catalogue_isolation.rs"]
+mod catalogue_probes;
 use crate::support::{Route, declared_routes, documented_operations, request_id, snapshot};
 
 /// Text that appears only in the second organisation's data: its name, unit names, person
@@ -1090,6 +1093,9 @@ async fn no_route_reveals_another_organisation() {
 
     // --- 情報セキュリティ監査 ---
     auditing_probes(&mut p, &other).await;
+
+    // --- 対策基準・例外措置 ---
+    catalogue_probes::probes(&mut p, other.org_id, other.persons[0]).await;
 
     p.clean("/logout", form(&[]), "/logout").await;
 

@@ -590,6 +590,8 @@ struct DetailPage {
     today: String,
     disposed_on: String,
     disposed_by: String,
+    /// The 例外措置 the asset cites: its id and state today.
+    exception: Option<(i64, &'static str)>,
 }
 
 fn action_label(action: &str) -> &'static str {
@@ -794,6 +796,19 @@ async fn detail(
             .unwrap_or_default(),
         None => String::new(),
     };
+    let exception = if a.exception_ref.trim().is_empty() {
+        None
+    } else {
+        let mut conn = state
+            .db
+            .pool()
+            .acquire()
+            .await
+            .map_err(mamori_db::DbError::from)?;
+        mamori_db::exceptions::by_ref(&mut conn, org.0, &a.exception_ref)
+            .await?
+            .map(|e| (e.id, e.state_label(today_jst())))
+    };
     let kind = a.kind();
     page(&DetailPage {
         layout: Layout::new(&viewer, format!("{} {}", a.asset_no, a.name), "/inventory")
@@ -851,6 +866,7 @@ async fn detail(
         today: format_iso(today_jst()),
         disposed_on: a.disposed_on.as_deref().map(date_ja).unwrap_or_default(),
         disposed_by,
+        exception,
         a,
     })
 }
