@@ -6,6 +6,7 @@
 pub mod asset;
 pub mod calendar;
 pub mod glossary;
+pub mod inspection;
 pub mod org;
 pub mod permission;
 pub mod policy;

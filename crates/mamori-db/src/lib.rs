@@ -9,6 +9,7 @@ pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod import;
+pub mod inspection;
 pub mod migrate;
 pub mod network;
 pub mod org;

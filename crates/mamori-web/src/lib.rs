@@ -102,6 +102,7 @@ pub fn build(db: Db, config: AppConfig) -> Router {
         .merge(features::roster::router())
         .merge(features::network::router())
         .merge(features::inventory::router())
+        .merge(features::inspection::router())
         .merge(api)
         .merge(features::api::openapi_router(openapi))
         .fallback(error::not_found)

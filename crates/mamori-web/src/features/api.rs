@@ -89,6 +89,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(super::network::api::check_network))
         .routes(routes!(super::network::api::network_versions))
         .merge(super::inventory::api::router())
+        .merge(super::inspection::api::router())
 }
 
 /// Serves the OpenAPI document.

@@ -12,3 +12,4 @@ pub mod network;
 pub mod org;
 pub mod policy;
 pub mod roster;
+pub mod inspection;
