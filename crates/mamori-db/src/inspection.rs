@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 use mamori_core::calendar::{format_iso, parse_date};
 use mamori_core::inspection::{
     self as rules, AnswerValue, Group, MAX_ANSWER_TEXT_CHARS, MAX_QUESTION_CHARS, MAX_QUESTIONS,
-    Phase, PeriodError, Tally,
+    PeriodError, Phase, Tally,
 };
 use mamori_core::org::OrgId;
 use mamori_core::permission::{Capability, Permission, Reach, can};
@@ -98,7 +98,10 @@ impl Campaign {
 
     /// Its respondent groups.
     pub fn group_list(&self) -> Vec<Group> {
-        self.groups.split(',').filter_map(Group::from_code).collect()
+        self.groups
+            .split(',')
+            .filter_map(Group::from_code)
+            .collect()
     }
 
     /// The units it is restricted to (empty: the whole organisation).
@@ -230,8 +233,11 @@ const IMPROVEMENT_FROM: &str = "FROM inspection_improvement i \
      LEFT JOIN person p ON p.id = i.owner_id AND p.org_id = i.org_id";
 
 /// Status of an improvement item, with its label.
-pub const ITEM_STATUSES: [(&str, &str); 3] =
-    [("open", "未着手"), ("in_progress", "対応中"), ("done", "完了")];
+pub const ITEM_STATUSES: [(&str, &str); 3] = [
+    ("open", "未着手"),
+    ("in_progress", "対応中"),
+    ("done", "完了"),
+];
 
 /// The label of an item status.
 pub fn item_status_label(code: &str) -> &'static str {
@@ -309,20 +315,32 @@ fn check_campaign(input: &CampaignInput, tree: &UnitTree) -> Vec<(String, String
     if name.is_empty() {
         p.push(("名称".into(), "入力してください".into()));
     } else if name.chars().count() > MAX_NAME_CHARS {
-        p.push(("名称".into(), format!("{MAX_NAME_CHARS}文字以内で入力してください")));
+        p.push((
+            "名称".into(),
+            format!("{MAX_NAME_CHARS}文字以内で入力してください"),
+        ));
     }
     if !(2000..=2200).contains(&input.fiscal_year) {
         p.push(("年度".into(), "正しい年度を指定してください".into()));
     }
     if input.end_on < input.start_on {
-        p.push(("終了日".into(), "開始日より後の日付を指定してください".into()));
+        p.push((
+            "終了日".into(),
+            "開始日より後の日付を指定してください".into(),
+        ));
     }
     if input.groups.is_empty() {
-        p.push(("回答者".into(), "回答者の区分を1つ以上選んでください".into()));
+        p.push((
+            "回答者".into(),
+            "回答者の区分を1つ以上選んでください".into(),
+        ));
     }
     for u in &input.units {
         if tree.get(*u).is_none() {
-            p.push(("対象の所属".into(), format!("所属（ID {u}）が見つかりません")));
+            p.push((
+                "対象の所属".into(),
+                format!("所属（ID {u}）が見つかりません"),
+            ));
         }
     }
     p
@@ -431,7 +449,8 @@ async fn insert_questions(
 }
 
 async fn campaign_in(conn: &mut AnyConnection, org: i64, id: i64) -> DbResult<Campaign> {
-    let sql = format!("SELECT {CAMPAIGN_COLUMNS} FROM inspection_campaign WHERE id = $1 AND org_id = $2");
+    let sql =
+        format!("SELECT {CAMPAIGN_COLUMNS} FROM inspection_campaign WHERE id = $1 AND org_id = $2");
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(org)
@@ -612,7 +631,9 @@ pub async fn set_questions(
         .iter()
         .map(|(c, t)| {
             (
-                standards::clause(c).map(|x| x.number.to_owned()).unwrap_or_default(),
+                standards::clause(c)
+                    .map(|x| x.number.to_owned())
+                    .unwrap_or_default(),
                 t.trim().to_owned(),
             )
         })
@@ -623,11 +644,13 @@ pub async fn set_questions(
         .execute(&mut *conn)
         .await?;
     insert_questions(conn, org, id, group, &normalised).await?;
-    sqlx::query("UPDATE inspection_campaign SET updated_at = $1, version = version + 1 WHERE id = $2")
-        .bind(now_text())
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE inspection_campaign SET updated_at = $1, version = version + 1 WHERE id = $2",
+    )
+    .bind(now_text())
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     let mut e = ctx.entry("inspection.questions", "inspection_campaign", id);
     e.org_id = Some(org);
     e.after = Some(json!({"group": group.code(), "questions": normalised}));
@@ -660,7 +683,9 @@ pub async fn open(
     let org = cap.org().0;
     let c = campaign_in(conn, org, id).await?;
     if c.status != "draft" {
-        return Err(InspectionError::State("この自己点検は既に開始しています".into()));
+        return Err(InspectionError::State(
+            "この自己点検は既に開始しています".into(),
+        ));
     }
     if c.end() < today {
         return Err(InspectionError::State(format!(
@@ -684,9 +709,8 @@ pub async fn open(
     }
     // Who must answer, as of today.
     let scope = c.scope_units();
-    let in_scope: Option<std::collections::HashSet<i64>> = (!scope.is_empty()).then(|| {
-        scope.iter().flat_map(|u| tree.subtree(*u)).collect()
-    });
+    let in_scope: Option<std::collections::HashSet<i64>> =
+        (!scope.is_empty()).then(|| scope.iter().flat_map(|u| tree.subtree(*u)).collect());
     let day = format_iso(today);
     let mut rows: Vec<(Group, i64, i64)> = Vec::new();
     for g in c.group_list() {
@@ -771,8 +795,16 @@ pub async fn close(
     let c = campaign_in(conn, org, id).await?;
     match c.status.as_str() {
         "open" => {}
-        "closed" => return Err(InspectionError::State("この自己点検は既に締め切られています".into())),
-        _ => return Err(InspectionError::State("開始していない自己点検は締め切れません".into())),
+        "closed" => {
+            return Err(InspectionError::State(
+                "この自己点検は既に締め切られています".into(),
+            ));
+        }
+        _ => {
+            return Err(InspectionError::State(
+                "開始していない自己点検は締め切れません".into(),
+            ));
+        }
     }
     let now = now_text();
     sqlx::query(
@@ -906,18 +938,22 @@ pub async fn save_answers(
         column: "grp",
         detail: r.grp.clone(),
     })?;
-    let qs: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT id, seq FROM inspection_question WHERE campaign_id = $1 AND grp = $2")
-            .bind(c.id)
-            .bind(&r.grp)
-            .fetch_all(&mut *conn)
-            .await?;
+    let qs: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT id, seq FROM inspection_question WHERE campaign_id = $1 AND grp = $2",
+    )
+    .bind(c.id)
+    .bind(&r.grp)
+    .fetch_all(&mut *conn)
+    .await?;
     let seq_of: HashMap<i64, i64> = qs.into_iter().collect();
     let mut problems = Vec::new();
     let mut rows = Vec::new();
     for input in inputs {
         let Some(seq) = seq_of.get(&input.question_id) else {
-            problems.push(("設問".into(), format!("設問（ID {}）はこの回答にありません", input.question_id)));
+            problems.push((
+                "設問".into(),
+                format!("設問（ID {}）はこの回答にありません", input.question_id),
+            ));
             continue;
         };
         let at = format!("問{seq}");
@@ -926,13 +962,24 @@ pub async fn save_answers(
             continue;
         }
         let Some(value) = AnswerValue::parse(&input.answer) else {
-            problems.push((at, format!("回答「{}」は選べません（実施・一部実施・未実施・該当なし）", input.answer)));
+            problems.push((
+                at,
+                format!(
+                    "回答「{}」は選べません（実施・一部実施・未実施・該当なし）",
+                    input.answer
+                ),
+            ));
             continue;
         };
         let comment = input.comment.trim();
         let plan = input.plan.trim();
-        if comment.chars().count() > MAX_ANSWER_TEXT_CHARS || plan.chars().count() > MAX_ANSWER_TEXT_CHARS {
-            problems.push((at.clone(), format!("コメント・改善計画は{MAX_ANSWER_TEXT_CHARS}文字以内で入力してください")));
+        if comment.chars().count() > MAX_ANSWER_TEXT_CHARS
+            || plan.chars().count() > MAX_ANSWER_TEXT_CHARS
+        {
+            problems.push((
+                at.clone(),
+                format!("コメント・改善計画は{MAX_ANSWER_TEXT_CHARS}文字以内で入力してください"),
+            ));
         }
         let due = if input.due.trim().is_empty() {
             None
@@ -940,18 +987,39 @@ pub async fn save_answers(
             match parse_date(input.due.trim()) {
                 Ok(d) => Some(d),
                 Err(e) => {
-                    problems.push((at.clone(), format!("改善期限「{}」は日付として読めません（{e}）", input.due.trim())));
+                    problems.push((
+                        at.clone(),
+                        format!(
+                            "改善期限「{}」は日付として読めません（{e}）",
+                            input.due.trim()
+                        ),
+                    ));
                     continue;
                 }
             }
         };
         if group.plans_required() && value.non_conforming() {
             if plan.is_empty() {
-                problems.push((at.clone(), format!("「{}」と回答する場合は改善計画を入力してください", value.label_ja())));
+                problems.push((
+                    at.clone(),
+                    format!(
+                        "「{}」と回答する場合は改善計画を入力してください",
+                        value.label_ja()
+                    ),
+                ));
             }
             match due {
-                None => problems.push((at.clone(), format!("「{}」と回答する場合は改善期限を入力してください", value.label_ja()))),
-                Some(d) if d < today => problems.push((at.clone(), "改善期限には今日以降の日付を指定してください".into())),
+                None => problems.push((
+                    at.clone(),
+                    format!(
+                        "「{}」と回答する場合は改善期限を入力してください",
+                        value.label_ja()
+                    ),
+                )),
+                Some(d) if d < today => problems.push((
+                    at.clone(),
+                    "改善期限には今日以降の日付を指定してください".into(),
+                )),
                 Some(_) => {}
             }
         }
@@ -960,7 +1028,11 @@ pub async fn save_answers(
             input.question_id,
             value,
             comment.to_owned(),
-            if keep_plan { plan.to_owned() } else { String::new() },
+            if keep_plan {
+                plan.to_owned()
+            } else {
+                String::new()
+            },
             if keep_plan { due.map(format_iso) } else { None },
         ));
     }
@@ -1000,24 +1072,48 @@ pub async fn save_answers(
         let mut e = ctx.entry("inspection.answer", "inspection_respondent", id);
         e.org_id = Some(org);
         e.unit_id = Some(r.unit_id);
-        e.after = Some(json!(rows.iter().map(|(q, v, _, _, _)| json!({"question": q, "answer": v.code()})).collect::<Vec<_>>()));
+        e.after = Some(json!(
+            rows.iter()
+                .map(|(q, v, _, _, _)| json!({"question": q, "answer": v.code()}))
+                .collect::<Vec<_>>()
+        ));
         audit::append(conn, e).await?;
     }
     Ok(rows.len())
 }
 
-/// The unit's 情報セキュリティ管理者 in force on `day` (the first by assignment), if any.
-async fn manager_of(conn: &mut AnyConnection, org: i64, unit: i64, day: &str) -> DbResult<Option<i64>> {
-    Ok(sqlx::query_scalar(
-        "SELECT person_id FROM role_assignment WHERE org_id = $1 AND unit_id = $2 AND role = $3 \
-         AND valid_from <= $4 AND (valid_to IS NULL OR valid_to >= $4) ORDER BY id LIMIT 1",
-    )
-    .bind(org)
-    .bind(unit)
-    .bind(Role::SecurityManager.code())
-    .bind(day)
-    .fetch_optional(&mut *conn)
-    .await?)
+/// The 情報セキュリティ管理者 in force on `day` for `unit`: held on the unit itself or, for a
+/// 係 without one, on the nearest unit above it (the first by assignment), if any.
+async fn manager_of(
+    conn: &mut AnyConnection,
+    org: i64,
+    unit: i64,
+    day: &str,
+) -> DbResult<Option<i64>> {
+    let mut current = Some(unit);
+    for _ in 0..16 {
+        let Some(u) = current else { break };
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT person_id FROM role_assignment WHERE org_id = $1 AND unit_id = $2 AND role = $3 \
+             AND valid_from <= $4 AND (valid_to IS NULL OR valid_to >= $4) ORDER BY id LIMIT 1",
+        )
+        .bind(org)
+        .bind(u)
+        .bind(Role::SecurityManager.code())
+        .bind(day)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if found.is_some() {
+            return Ok(found);
+        }
+        current = sqlx::query_scalar("SELECT parent_id FROM unit WHERE id = $1 AND org_id = $2")
+            .bind(u)
+            .bind(org)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten();
+    }
+    Ok(None)
 }
 
 /// Submits `person`'s entry `id` for good. Every question must be answered. Returns `false`
@@ -1102,11 +1198,23 @@ pub async fn submit(
     } else {
         manager_of(conn, org, r.unit_id, &format_iso(today)).await?
     };
-    let staff_due = format_iso(c.end().saturating_add(time::Duration::days(STAFF_ITEM_DAYS)));
+    let staff_due = format_iso(
+        c.end()
+            .saturating_add(time::Duration::days(STAFF_ITEM_DAYS)),
+    );
     for (aid, qid, answer, plan, due) in &bad {
-        let (partial, not_done) = if answer == "partial" { (1i64, 0i64) } else { (0, 1) };
+        let (partial, not_done) = if answer == "partial" {
+            (1i64, 0i64)
+        } else {
+            (0, 1)
+        };
         let (key, owner, plan, due) = if group.plans_required() {
-            (format!("a:{aid}"), Some(r.person_id), plan.clone(), due.clone())
+            (
+                format!("a:{aid}"),
+                Some(r.person_id),
+                plan.clone(),
+                due.clone(),
+            )
         } else {
             (
                 format!("u:{}:{qid}", r.unit_id),
@@ -1230,7 +1338,12 @@ pub async fn rollup<P: Permission>(
         if !visible.contains(&unit) {
             continue;
         }
-        let t = Tally { done, partial, not_done, na };
+        let t = Tally {
+            done,
+            partial,
+            not_done,
+            na,
+        };
         own.entry(unit).or_default().2.add(&t);
         per_question.entry(qid).or_default().add(&t);
     }
@@ -1287,12 +1400,15 @@ pub async fn rollup<P: Permission>(
         let t = per_question.get(&q.id).copied().unwrap_or_default();
         let line = by_clause.entry(order).or_insert_with(|| ClauseLine {
             clause: q.clause.clone(),
-            title: standards::clause(&q.clause).map(|c| c.title.to_owned()).unwrap_or_default(),
+            title: standards::clause(&q.clause)
+                .map(|c| c.title.to_owned())
+                .unwrap_or_default(),
             tally: Tally::default(),
             questions: Vec::new(),
         });
         line.tally.add(&t);
-        line.questions.push((q.grp.clone(), q.seq, q.text.clone(), t));
+        line.questions
+            .push((q.grp.clone(), q.seq, q.text.clone(), t));
     }
     Ok(Rollup {
         units,
@@ -1349,7 +1465,9 @@ pub async fn improvement(db: &Db, org: OrgId, id: i64) -> DbResult<Improvement> 
 }
 
 async fn improvement_in(conn: &mut AnyConnection, org: i64, id: i64) -> DbResult<Improvement> {
-    let sql = format!("SELECT {IMPROVEMENT_COLUMNS} {IMPROVEMENT_FROM} WHERE i.id = $1 AND i.org_id = $2");
+    let sql = format!(
+        "SELECT {IMPROVEMENT_COLUMNS} {IMPROVEMENT_FROM} WHERE i.id = $1 AND i.org_id = $2"
+    );
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(org)
@@ -1392,7 +1510,10 @@ pub async fn update_improvement(
     }
     let mut p = Vec::new();
     if !ITEM_STATUSES.iter().any(|(c, _)| *c == input.status) {
-        p.push(("状況".into(), format!("状況「{}」は選べません", input.status)));
+        p.push((
+            "状況".into(),
+            format!("状況「{}」は選べません", input.status),
+        ));
     }
     let due = if input.due.trim().is_empty() {
         None
@@ -1400,13 +1521,21 @@ pub async fn update_improvement(
         match parse_date(input.due.trim()) {
             Ok(d) => Some(format_iso(d)),
             Err(e) => {
-                p.push(("期限".into(), format!("「{}」は日付として読めません（{e}）", input.due.trim())));
+                p.push((
+                    "期限".into(),
+                    format!("「{}」は日付として読めません（{e}）", input.due.trim()),
+                ));
                 None
             }
         }
     };
-    if input.plan.chars().count() > MAX_ANSWER_TEXT_CHARS || input.note.chars().count() > MAX_ANSWER_TEXT_CHARS {
-        p.push(("改善計画".into(), format!("{MAX_ANSWER_TEXT_CHARS}文字以内で入力してください")));
+    if input.plan.chars().count() > MAX_ANSWER_TEXT_CHARS
+        || input.note.chars().count() > MAX_ANSWER_TEXT_CHARS
+    {
+        p.push((
+            "改善計画".into(),
+            format!("{MAX_ANSWER_TEXT_CHARS}文字以内で入力してください"),
+        ));
     }
     if !p.is_empty() {
         return Err(InspectionError::Invalid(p));
@@ -1429,11 +1558,19 @@ pub async fn update_improvement(
     if n == 0 {
         return Err(InspectionError::Stale);
     }
-    let mut e = ctx.entry("inspection.improvement.update", "inspection_improvement", id);
+    let mut e = ctx.entry(
+        "inspection.improvement.update",
+        "inspection_improvement",
+        id,
+    );
     e.org_id = Some(org);
     e.unit_id = Some(before.unit_id);
-    e.before = Some(json!({"status": before.status, "plan": before.plan, "due_on": before.due_on, "note": before.note}));
-    e.after = Some(json!({"status": input.status, "plan": input.plan.trim(), "due_on": due, "note": input.note.trim()}));
+    e.before = Some(
+        json!({"status": before.status, "plan": before.plan, "due_on": before.due_on, "note": before.note}),
+    );
+    e.after = Some(
+        json!({"status": input.status, "plan": input.plan.trim(), "due_on": due, "note": input.note.trim()}),
+    );
     audit::append(conn, e).await?;
     Ok(())
 }

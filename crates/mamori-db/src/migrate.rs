@@ -184,7 +184,9 @@ const V8: &[Step] = &[
             text TEXT NOT NULL
         )",
     ),
-    Step::Sql("CREATE INDEX inspection_question_campaign ON inspection_question (campaign_id, grp, seq)"),
+    Step::Sql(
+        "CREATE INDEX inspection_question_campaign ON inspection_question (campaign_id, grp, seq)",
+    ),
     Step::Sql(
         "CREATE TABLE inspection_respondent (
             id {pk},
@@ -200,7 +202,9 @@ const V8: &[Step] = &[
             UNIQUE (campaign_id, grp, person_id, unit_id)
         )",
     ),
-    Step::Sql("CREATE INDEX inspection_respondent_person ON inspection_respondent (person_id, status)"),
+    Step::Sql(
+        "CREATE INDEX inspection_respondent_person ON inspection_respondent (person_id, status)",
+    ),
     Step::Sql(
         "CREATE INDEX inspection_respondent_unit ON inspection_respondent (campaign_id, unit_id, status)",
     ),
@@ -257,7 +261,9 @@ const V8: &[Step] = &[
             UNIQUE (campaign_id, item_key)
         )",
     ),
-    Step::Sql("CREATE INDEX inspection_improvement_owner ON inspection_improvement (owner_id, status)"),
+    Step::Sql(
+        "CREATE INDEX inspection_improvement_owner ON inspection_improvement (owner_id, status)",
+    ),
     Step::Sql(
         "CREATE INDEX inspection_improvement_campaign ON inspection_improvement (campaign_id, unit_id)",
     ),

@@ -154,7 +154,8 @@ impl<W: Write> XlsxStream<W> {
     pub fn sheet(&mut self, name: &str, columns: Vec<StreamColumn>) -> Result<(), StreamError> {
         self.end_sheet()?;
         let index = self.sheets.len() + 1;
-        self.sheets.push((sheet_name(name, index), 0, columns.len()));
+        self.sheets
+            .push((sheet_name(name, index), 0, columns.len()));
         self.zip
             .start_file(format!("xl/worksheets/sheet{index}.xml"), options())?;
         let mut head = String::from(

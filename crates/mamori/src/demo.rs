@@ -583,6 +583,7 @@ pub async fn load(db: &Db, password: &str, memory_kib: u32) -> anyhow::Result<Lo
     store_shipped_policy(db, org_id, ORG_NAME, &ctx, Some(SINCE)).await?;
     store_example_network(db, org_id, &ctx).await?;
     crate::demo_assets::load(db, org_id, &ctx).await?;
+    crate::demo_inspection::load(db, org_id, &ctx).await?;
     Ok(Loaded {
         created: true,
         org_id,

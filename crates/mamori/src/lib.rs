@@ -6,6 +6,7 @@ pub mod assets_cmd;
 pub mod cli;
 pub mod demo;
 pub mod demo_assets;
+pub mod demo_inspection;
 pub mod netcheck_cmd;
 pub mod roster_cmd;
 pub mod sanitize_cmd;

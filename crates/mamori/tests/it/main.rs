@@ -15,6 +15,7 @@ mod auth;
 mod bad_input;
 mod browser;
 mod common;
+mod inspection;
 mod isolation;
 mod netcheck_cli;
 mod network;

@@ -88,9 +88,11 @@ pub(crate) async fn create_campaign(
     let input = f.parse(&viewer).map_err(refused)?;
     let ctx = viewer.audit_ctx();
     let tree = viewer.tree.clone();
-    let id = write(&state, async |tx| db::create(tx, &cap, &ctx, &tree, &input).await)
-        .await?
-        .map_err(refused)?;
+    let id = write(&state, async |tx| {
+        db::create(tx, &cap, &ctx, &tree, &input).await
+    })
+    .await?
+    .map_err(refused)?;
     let c = campaign_of(&state, &viewer, id).await?;
     Ok((StatusCode::CREATED, Json(campaign_json(&c))).into_response())
 }
@@ -154,9 +156,11 @@ pub(crate) async fn put_questions(
         .map(|q| (q.clause, q.text))
         .collect();
     let ctx = viewer.audit_ctx();
-    write(&state, async |tx| db::set_questions(tx, &cap, &ctx, id, group, &qs).await)
-        .await?
-        .map_err(refused)?;
+    write(&state, async |tx| {
+        db::set_questions(tx, &cap, &ctx, id, group, &qs).await
+    })
+    .await?
+    .map_err(refused)?;
     let qs = db::questions(&state.db, viewer.actor.org, id).await?;
     Ok(Json(json!({"questions": qs})))
 }
@@ -175,9 +179,11 @@ pub(crate) async fn open_campaign(
     let ctx = viewer.audit_ctx();
     let tree = viewer.tree.clone();
     let today = today_jst();
-    let n = write(&state, async |tx| db::open(tx, &cap, &ctx, &tree, id, today).await)
-        .await?
-        .map_err(refused)?;
+    let n = write(&state, async |tx| {
+        db::open(tx, &cap, &ctx, &tree, id, today).await
+    })
+    .await?
+    .map_err(refused)?;
     let c = campaign_of(&state, &viewer, id).await?;
     let mut v = campaign_json(&c);
     v["respondents"] = json!(n);
@@ -245,7 +251,8 @@ pub(crate) async fn my_responses(
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, AppError> {
     let c = campaign_of(&state, &viewer, id).await?;
-    let entries = db::respondents_of(&state.db, viewer.actor.org, viewer.person.id, Some(id)).await?;
+    let entries =
+        db::respondents_of(&state.db, viewer.actor.org, viewer.person.id, Some(id)).await?;
     let qs = db::questions(&state.db, viewer.actor.org, id).await?;
     let mut items = Vec::new();
     for r in entries {
@@ -336,10 +343,14 @@ pub(crate) async fn submit_response(
     }
     let ctx = viewer.audit_ctx();
     let (org, person, today) = (viewer.actor.org, viewer.person.id, today_jst());
-    let fresh = write(&state, async |tx| db::submit(tx, org, &ctx, person, rid, today).await)
-        .await?
-        .map_err(refused)?;
-    Ok(Json(json!({"submitted": true, "already_submitted": !fresh})))
+    let fresh = write(&state, async |tx| {
+        db::submit(tx, org, &ctx, person, rid, today).await
+    })
+    .await?
+    .map_err(refused)?;
+    Ok(Json(
+        json!({"submitted": true, "already_submitted": !fresh}),
+    ))
 }
 
 /// Improvement items of a campaign within the caller's results reach.

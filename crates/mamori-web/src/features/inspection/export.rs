@@ -117,7 +117,9 @@ pub async fn answers_workbook(
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<ExportAnswer>>(4);
     let writer = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
         let mut x = XlsxStream::new(Vec::with_capacity(1 << 20));
-        let widths = [10.0, 14.0, 24.0, 18.0, 10.0, 6.0, 10.0, 60.0, 10.0, 30.0, 30.0, 12.0, 20.0, 20.0];
+        let widths = [
+            10.0, 14.0, 24.0, 18.0, 10.0, 6.0, 10.0, 60.0, 10.0, 30.0, 30.0, 12.0, 20.0, 20.0,
+        ];
         let columns = ANSWER_HEADERS
             .iter()
             .zip(widths)
@@ -248,7 +250,13 @@ pub async fn rollup_workbook(
     cols.extend(counts.iter().map(|h| StreamColumn::shared(h, 10.0)));
     x.sheet("対策基準別", cols).map_err(fail)?;
     for l in &r.clauses {
-        let mut row = vec![l.clause.clone(), l.title.clone(), String::new(), String::new(), "（計）".into()];
+        let mut row = vec![
+            l.clause.clone(),
+            l.title.clone(),
+            String::new(),
+            String::new(),
+            "（計）".into(),
+        ];
         row.extend(tally_cells(&l.tally));
         x.row(&row).map_err(fail)?;
         for (g, seq, text, t) in &l.questions {

@@ -224,7 +224,10 @@ impl CampaignForm {
         let mut date = |v: &str, field: &str| match parse_date(v.trim()) {
             Ok(d) => Some(d),
             Err(e) => {
-                p.push((field.to_owned(), format!("「{}」は日付として読めません（{e}）", v.trim())));
+                p.push((
+                    field.to_owned(),
+                    format!("「{}」は日付として読めません（{e}）", v.trim()),
+                ));
                 None
             }
         };
@@ -249,21 +252,31 @@ impl CampaignForm {
             }
         }
         let mut units = Vec::new();
-        for code in self.units.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
+        for code in self
+            .units
+            .iter()
+            .map(|c| c.trim())
+            .filter(|c| !c.is_empty())
+        {
             match viewer.tree.by_code(code) {
                 Some(u) => units.push(u.id),
-                None => p.push(("対象の所属".into(), format!("所属コード「{code}」は見つかりません"))),
+                None => p.push((
+                    "対象の所属".into(),
+                    format!("所属コード「{code}」は見つかりません"),
+                )),
             }
         }
         match (start, end, year) {
-            (Some(start_on), Some(end_on), Some(fiscal_year)) if p.is_empty() => Ok(CampaignInput {
-                name: self.name.clone(),
-                fiscal_year,
-                start_on,
-                end_on,
-                groups,
-                units,
-            }),
+            (Some(start_on), Some(end_on), Some(fiscal_year)) if p.is_empty() => {
+                Ok(CampaignInput {
+                    name: self.name.clone(),
+                    fiscal_year,
+                    start_on,
+                    end_on,
+                    groups,
+                    units,
+                })
+            }
             _ => Err(InspectionError::Invalid(p)),
         }
     }
@@ -303,7 +316,13 @@ fn form_page(
 ) -> FormPage {
     let groups = Group::ALL
         .into_iter()
-        .map(|g| (g.code(), g.label_ja(), f.groups.iter().any(|x| x == g.code())))
+        .map(|g| {
+            (
+                g.code(),
+                g.label_ja(),
+                f.groups.iter().any(|x| x == g.code()),
+            )
+        })
         .collect();
     FormPage {
         layout: Layout::new(viewer, "自己点検の作成", "/inspections"),
@@ -328,7 +347,12 @@ async fn new_form(State(state): State<AppState>, viewer: Viewer) -> Result<Respo
     page(&form_page(&viewer, "/inspections".into(), f, Vec::new()))
 }
 
-fn refused_form(viewer: &Viewer, action: String, f: CampaignForm, e: InspectionError) -> Result<Response, AppError> {
+fn refused_form(
+    viewer: &Viewer,
+    action: String,
+    f: CampaignForm,
+    e: InspectionError,
+) -> Result<Response, AppError> {
     let problems = match e {
         InspectionError::Invalid(p) => p,
         other => vec![("".into(), other.message())],
@@ -351,7 +375,11 @@ async fn create(
     };
     let ctx = viewer.audit_ctx();
     let tree = viewer.tree.clone();
-    match write(&state, async |tx| db::create(tx, &cap, &ctx, &tree, &input).await).await? {
+    match write(&state, async |tx| {
+        db::create(tx, &cap, &ctx, &tree, &input).await
+    })
+    .await?
+    {
         Ok(id) => Ok(Redirect::to(&format!("/inspections/{id}?created=1")).into_response()),
         Err(e) => refused_form(&viewer, "/inspections".into(), f, e),
     }
@@ -373,9 +401,15 @@ async fn update(
     };
     let ctx = viewer.audit_ctx();
     let tree = viewer.tree.clone();
-    match write(&state, async |tx| db::update(tx, &cap, &ctx, &tree, id, &input).await).await? {
+    match write(&state, async |tx| {
+        db::update(tx, &cap, &ctx, &tree, id, &input).await
+    })
+    .await?
+    {
         Ok(()) => Ok(Redirect::to(&format!("/inspections/{id}?saved=1")).into_response()),
-        Err(InspectionError::Invalid(p)) => refused_form(&viewer, action, f, InspectionError::Invalid(p)),
+        Err(InspectionError::Invalid(p)) => {
+            refused_form(&viewer, action, f, InspectionError::Invalid(p))
+        }
         Err(e) => Err(inspection_error(e)),
     }
 }
@@ -507,7 +541,13 @@ async fn detail_page(
     };
     let group_choices = Group::ALL
         .into_iter()
-        .map(|g| (g.code(), g.label_ja(), edit.groups.iter().any(|x| x == g.code())))
+        .map(|g| {
+            (
+                g.code(),
+                g.label_ja(),
+                edit.groups.iter().any(|x| x == g.code()),
+            )
+        })
         .collect();
     let phase = c.phase(today);
     Ok(DetailPage {
@@ -586,7 +626,11 @@ async fn questions(
         Err(p) => return refused(p).await,
     };
     let ctx = viewer.audit_ctx();
-    match write(&state, async |tx| db::set_questions(tx, &cap, &ctx, id, group, &parsed).await).await? {
+    match write(&state, async |tx| {
+        db::set_questions(tx, &cap, &ctx, id, group, &parsed).await
+    })
+    .await?
+    {
         Ok(()) => Ok(Redirect::to(&format!("/inspections/{id}?saved=1")).into_response()),
         Err(InspectionError::Invalid(p)) => refused(p).await,
         Err(e) => Err(inspection_error(e)),
@@ -607,9 +651,11 @@ async fn open(
     let ctx = viewer.audit_ctx();
     let tree = viewer.tree.clone();
     let today = today_jst();
-    write(&state, async |tx| db::open(tx, &cap, &ctx, &tree, id, today).await)
-        .await?
-        .map_err(inspection_error)?;
+    write(&state, async |tx| {
+        db::open(tx, &cap, &ctx, &tree, id, today).await
+    })
+    .await?
+    .map_err(inspection_error)?;
     Ok(Redirect::to(&format!("/inspections/{id}?opened=1")).into_response())
 }
 
@@ -670,7 +716,13 @@ struct RollupPage {
     phase: &'static str,
     total: RollLine,
     units: Vec<RollLine>,
-    clauses: Vec<(String, String, Tally, String, Vec<(String, i64, String, Tally, String)>)>,
+    clauses: Vec<(
+        String,
+        String,
+        Tally,
+        String,
+        Vec<(String, i64, String, Tally, String)>,
+    )>,
     unit_chart: String,
     clause_chart: String,
 }
@@ -890,7 +942,19 @@ async fn respond_one(
     Path((id, rid, n)): Path<(i64, i64, i64)>,
     Query(notice): Query<Notice>,
 ) -> Result<Response, AppError> {
-    page(&respond_page(&state, &viewer, id, rid, Some(n), None, Vec::new(), notice.text()).await?)
+    page(
+        &respond_page(
+            &state,
+            &viewer,
+            id,
+            rid,
+            Some(n),
+            None,
+            Vec::new(),
+            notice.text(),
+        )
+        .await?,
+    )
 }
 
 /// Reads the answering form: `a<id>`, `c<id>`, `p<id>`, `d<id>` per question, plus `go`
@@ -965,7 +1029,10 @@ async fn save(
         Err(e) => return Err(inspection_error(e)),
     }
     if go == "submit" {
-        let done = write(&state, async |tx| db::submit(tx, org, &ctx, person, rid, today).await).await?;
+        let done = write(&state, async |tx| {
+            db::submit(tx, org, &ctx, person, rid, today).await
+        })
+        .await?;
         return match done {
             Ok(true) => Ok(Redirect::to(&format!("{base}?submitted=1")).into_response()),
             Ok(false) => Ok(Redirect::to(&format!("{base}?again=1")).into_response()),
@@ -1190,7 +1257,9 @@ async fn improvement_update(
     })
     .await?
     {
-        Ok(()) => Ok(Redirect::to(&format!("/inspections/improvements/{iid}?saved=1")).into_response()),
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/inspections/improvements/{iid}?saved=1")).into_response())
+        }
         Err(InspectionError::Invalid(p)) => {
             let mut resp = page(&item_page(&state, &viewer, i, true, None, p).await?)?;
             *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
