@@ -657,6 +657,7 @@ async fn the_openapi_document_describes_every_api_route() {
         r.body
     );
     tried.insert(route("post", "/api/v1/assets/import"));
+    tried.extend(crate::inspection::exercise_api(&app, &mut c, &token).await);
     assert_eq!(
         tried, documented,
         "the document lists exactly the routes served"

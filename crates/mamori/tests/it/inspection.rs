@@ -1283,3 +1283,127 @@ async fn the_exports_hold_every_answer_and_the_rollup() {
     assert!(t.rows.iter().any(|row| row.text("clause") == "2-5-2"
         && row.text("text") == "今年度の情報セキュリティ研修を受講した。"));
 }
+
+/// Calls every self-inspection API route once as the CISO, each succeeding; returns the routes
+/// (for the OpenAPI completeness test in `api`).
+pub async fn exercise_api(
+    app: &TestApp,
+    c: &mut Client,
+    token: &str,
+) -> std::collections::BTreeSet<crate::support::Route> {
+    use crate::support::route;
+    let mut tried = std::collections::BTreeSet::new();
+    let mut call = async |m: Method, template: &str, path: String, body: Option<Value>| -> Value {
+        let r = c.api(m.clone(), &path, token, body).await;
+        assert!(r.status.is_success(), "{m} {path}: {} {}", r.status, r.body);
+        tried.insert(route(&m.as_str().to_lowercase(), template));
+        serde_json::from_slice(&r.bytes).unwrap_or(Value::Null)
+    };
+    call(
+        Method::GET,
+        "/api/v1/inspections",
+        "/api/v1/inspections".into(),
+        None,
+    )
+    .await;
+    let v = call(
+        Method::POST,
+        "/api/v1/inspections",
+        "/api/v1/inspections".into(),
+        Some(zaimu_campaign("API の点検")),
+    )
+    .await;
+    let id = v["id"].as_i64().unwrap();
+    call(
+        Method::GET,
+        "/api/v1/inspections/{id}",
+        format!("/api/v1/inspections/{id}"),
+        None,
+    )
+    .await;
+    call(
+        Method::PUT,
+        "/api/v1/inspections/{id}/questions",
+        format!("/api/v1/inspections/{id}/questions"),
+        Some(
+            json!({"group": "staff", "questions": [{"clause": "2-4-4", "text": "施錠している。"}]}),
+        ),
+    )
+    .await;
+    call(
+        Method::POST,
+        "/api/v1/inspections/{id}/open",
+        format!("/api/v1/inspections/{id}/open"),
+        None,
+    )
+    .await;
+    call(
+        Method::GET,
+        "/api/v1/inspections/{id}/rollup",
+        format!("/api/v1/inspections/{id}/rollup"),
+        None,
+    )
+    .await;
+    call(
+        Method::GET,
+        "/api/v1/inspections/{id}/improvements",
+        format!("/api/v1/inspections/{id}/improvements"),
+        None,
+    )
+    .await;
+    call(
+        Method::POST,
+        "/api/v1/inspections/{id}/close",
+        format!("/api/v1/inspections/{id}/close"),
+        None,
+    )
+    .await;
+    // The CISO answers the demo's open campaign.
+    let open = mamori_db::inspection::campaigns(&app.db, mamori_core::org::OrgId(app.org_id))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.status == "open")
+        .unwrap()
+        .id;
+    let v = call(
+        Method::GET,
+        "/api/v1/inspections/{id}/responses",
+        format!("/api/v1/inspections/{open}/responses"),
+        None,
+    )
+    .await;
+    let item = &v["items"][0];
+    let rid = item["id"].as_i64().unwrap();
+    let body = json!({"answers": item["questions"].as_array().unwrap().iter().map(|q| json!({"question_id": q["id"], "answer": "done"})).collect::<Vec<_>>()});
+    call(
+        Method::PUT,
+        "/api/v1/inspections/{id}/responses/{rid}",
+        format!("/api/v1/inspections/{open}/responses/{rid}"),
+        Some(body),
+    )
+    .await;
+    call(
+        Method::POST,
+        "/api/v1/inspections/{id}/responses/{rid}/submit",
+        format!("/api/v1/inspections/{open}/responses/{rid}/submit"),
+        None,
+    )
+    .await;
+    let items = call(
+        Method::GET,
+        "/api/v1/inspections/{id}/improvements",
+        format!("/api/v1/inspections/{open}/improvements"),
+        None,
+    )
+    .await;
+    let iid = items["items"][0]["id"].as_i64().unwrap();
+    call(
+        Method::PATCH,
+        "/api/v1/inspections/improvements/{iid}",
+        format!("/api/v1/inspections/improvements/{iid}"),
+        Some(json!({"status": "in_progress", "plan": "手順を見直す", "due": "", "note": ""})),
+    )
+    .await;
+    tried
+}
