@@ -290,6 +290,9 @@ impl InspectionError {
 
 type IResult<T> = Result<T, InspectionError>;
 
+/// A problem with an input: (where, what).
+pub type Problem = (String, String);
+
 // ------------------------------------------------------------------ campaigns
 
 /// The fields of a new or edited campaign.
@@ -547,7 +550,7 @@ pub async fn update(
 
 /// Parses a question set as typed, one question a line: `2-4-4 離席時は…` (clause number,
 /// space or tab, text). Blank lines are skipped; every bad line is named.
-pub fn parse_question_lines(text: &str) -> Result<Vec<(String, String)>, Vec<(String, String)>> {
+pub fn parse_question_lines(text: &str) -> Result<Vec<(String, String)>, Vec<Problem>> {
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for (i, line) in text.lines().enumerate() {

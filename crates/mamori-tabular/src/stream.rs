@@ -77,6 +77,10 @@ pub struct XlsxStream<W: Write> {
     zip: ZipWriter<StreamWriter<W>>,
     sheets: Vec<(String, u32, usize)>,
     columns: Vec<StreamColumn>,
+    letters: Vec<String>,
+    /// Per column, the last shared value written and its index: a value repeated down a
+    /// column (the same respondent on 150 rows) is compared, not hashed.
+    last: Vec<Option<(String, u32)>>,
     row: u32,
     strings: HashMap<String, u32>,
     ordered: Vec<String>,
@@ -131,6 +135,8 @@ impl<W: Write> XlsxStream<W> {
             zip: ZipWriter::new_stream(out),
             sheets: Vec::new(),
             columns: Vec::new(),
+            letters: Vec::new(),
+            last: Vec::new(),
             row: 0,
             strings: HashMap::new(),
             ordered: Vec::new(),
@@ -185,6 +191,8 @@ impl<W: Write> XlsxStream<W> {
         }
         head.push_str("</row>");
         self.zip.write_all(head.as_bytes())?;
+        self.letters = (0..columns.len()).map(column_letters).collect();
+        self.last = vec![None; columns.len()];
         self.columns = columns;
         self.row = 1;
         self.open = true;
@@ -211,17 +219,35 @@ impl<W: Write> XlsxStream<W> {
             if value.is_empty() {
                 continue;
             }
-            let guarded = guard(clip(value));
-            let letters = column_letters(i);
+            let value = clip(value);
+            // Most values need no guard; only those starting like a formula are copied.
+            let guarded;
+            let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                guarded = guard(value);
+                guarded.as_str()
+            } else {
+                value
+            };
             if self.columns.get(i).is_some_and(|c| c.shared) {
-                let s = self.intern(&guarded);
+                let s = match self.last.get(i) {
+                    Some(Some((v, s))) if v == value => *s,
+                    _ => {
+                        let s = self.intern(value);
+                        if let Some(slot) = self.last.get_mut(i) {
+                            *slot = Some((value.to_owned(), s));
+                        }
+                        s
+                    }
+                };
+                let letters = self.letters.get(i).map_or("A", String::as_str);
                 let _ = write!(buf, "<c r=\"{letters}{r}\" t=\"s\"><v>{s}</v></c>");
             } else {
+                let letters = self.letters.get(i).map_or("A", String::as_str);
                 let _ = write!(
                     buf,
                     "<c r=\"{letters}{r}\" t=\"inlineStr\"><is><t xml:space=\"preserve\">"
                 );
-                escape_into(&mut buf, &guarded);
+                escape_into(&mut buf, value);
                 buf.push_str("</t></is></c>");
             }
         }

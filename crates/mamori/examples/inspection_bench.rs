@@ -10,8 +10,10 @@
 //!   exports, printing wall time and this process's CPU time per request (the server runs
 //!   in-process; the client side is a plain socket read).
 //!
-//!     cargo run --release --example inspection_bench -- fill --data-dir DIR
-//!     cargo run --release --example inspection_bench -- time --data-dir DIR --requests 20
+//! ```text
+//! cargo run --release --example inspection_bench -- fill --data-dir DIR
+//! cargo run --release --example inspection_bench -- time --data-dir DIR --requests 20
+//! ```
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};

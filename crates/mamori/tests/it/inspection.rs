@@ -583,7 +583,8 @@ async fn submitting_twice_changes_nothing() {
         (s, &v["already_submitted"]),
         (StatusCode::OK, &json!(false))
     );
-    let snapshot = async || -> (Vec<(i64, i64, i64)>, Vec<(i64, i64)>, i64, Option<String>) {
+    type State = (Vec<(i64, i64, i64)>, Vec<(i64, i64)>, i64, Option<String>);
+    let snapshot = async || -> State {
         let t = sqlx::query_as("SELECT question_id, done, not_done FROM inspection_tally WHERE campaign_id = $1 ORDER BY question_id").bind(id).fetch_all(app.db.pool()).await.unwrap();
         let i = sqlx::query_as(
             "SELECT id, not_done FROM inspection_improvement WHERE campaign_id = $1 ORDER BY id",

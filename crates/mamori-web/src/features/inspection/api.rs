@@ -112,7 +112,9 @@ pub(crate) async fn get_campaign(
     }
     let qs = db::questions(&state.db, viewer.actor.org, id).await?;
     let mut v = campaign_json(&c);
-    v["questions"] = json!(qs);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("questions".into(), json!(qs));
+    }
     Ok(Json(v))
 }
 
@@ -186,7 +188,9 @@ pub(crate) async fn open_campaign(
     .map_err(refused)?;
     let c = campaign_of(&state, &viewer, id).await?;
     let mut v = campaign_json(&c);
-    v["respondents"] = json!(n);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("respondents".into(), json!(n));
+    }
     Ok(Json(v))
 }
 

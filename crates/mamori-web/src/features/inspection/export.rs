@@ -88,11 +88,11 @@ pub async fn answers_workbook(
     c: &Campaign,
 ) -> Result<Vec<u8>, AppError> {
     let respondents = db::export_respondents(&state.db, cap, &viewer.tree, c.id).await?;
-    let questions: HashMap<i64, (i64, String, String)> =
+    let questions: HashMap<i64, (String, String, String)> =
         db::questions(&state.db, viewer.actor.org, c.id)
             .await?
             .into_iter()
-            .map(|q| (q.id, (q.seq, q.clause, q.text)))
+            .map(|q| (q.id, (format!("問{}", q.seq), q.clause, q.text)))
             .collect();
     // What each respondent's rows repeat, computed once.
     let people: HashMap<i64, [String; 6]> = respondents
@@ -134,31 +134,37 @@ pub async fn answers_workbook(
             .collect();
         x.sheet("回答", columns).map_err(|e| e.to_string())?;
         let mut cells: [String; 14] = Default::default();
-        let mut slice_rows: Vec<(i64, ExportAnswer)> = Vec::new();
+        // Answers saved together share their timestamp: converted once.
+        let mut saved_at = (String::new(), String::new());
         for batch in rx {
-            for a in batch {
-                let seq = questions.get(&a.1).map(|q| q.0).unwrap_or(0);
-                slice_rows.push((seq, a));
-            }
-            // Rows arrive by respondent then question id; a respondent's rows go out in
-            // question order.
-            slice_rows.sort_by_key(|(seq, a)| (a.0, *seq));
-            for (_, (rid, qid, answer, comment, plan, due, saved)) in slice_rows.drain(..) {
+            // Rows come by respondent, then question id; a group's questions are always
+            // stored in their order, so question id order is 問 order.
+            for (rid, qid, answer, comment, plan, due, saved) in batch {
                 let Some(p) = people.get(&rid) else { continue };
                 let q = questions.get(&qid);
-                cells[0].clone_from(&p[0]);
-                cells[1].clone_from(&p[1]);
-                cells[2].clone_from(&p[2]);
-                cells[3].clone_from(&p[3]);
-                cells[4].clone_from(&p[4]);
-                cells[5] = q.map(|q| format!("問{}", q.0)).unwrap_or_default();
-                cells[6] = q.map(|q| q.1.clone()).unwrap_or_default();
-                cells[7] = q.map(|q| q.2.clone()).unwrap_or_default();
+                for (cell, value) in cells.iter_mut().zip(p.iter().take(5)) {
+                    cell.clone_from(value);
+                }
+                match q {
+                    Some((seq, clause, text)) => {
+                        cells[5].clone_from(seq);
+                        cells[6].clone_from(clause);
+                        cells[7].clone_from(text);
+                    }
+                    None => {
+                        for cell in cells.get_mut(5..8).into_iter().flatten() {
+                            cell.clear();
+                        }
+                    }
+                }
                 cells[8] = answer_label(&answer).to_owned();
                 cells[9] = comment;
                 cells[10] = plan;
                 cells[11] = due.unwrap_or_default();
-                cells[12] = datetime_iso_jst(&saved);
+                if saved_at.1 != saved {
+                    saved_at = (datetime_iso_jst(&saved), saved);
+                }
+                cells[12].clone_from(&saved_at.0);
                 cells[13].clone_from(&p[5]);
                 x.row(&cells).map_err(|e| e.to_string())?;
             }

@@ -708,6 +708,11 @@ impl RollLine {
     }
 }
 
+/// A question's line under its clause: (group, 問, text, counts, 適合率).
+type QuestionLine = (String, i64, String, Tally, String);
+/// A clause's line: (number, title, counts, 適合率, its questions).
+type ClauseView = (String, String, Tally, String, Vec<QuestionLine>);
+
 #[derive(Template)]
 #[template(path = "inspection_rollup.html")]
 struct RollupPage {
@@ -716,13 +721,7 @@ struct RollupPage {
     phase: &'static str,
     total: RollLine,
     units: Vec<RollLine>,
-    clauses: Vec<(
-        String,
-        String,
-        Tally,
-        String,
-        Vec<(String, i64, String, Tally, String)>,
-    )>,
+    clauses: Vec<ClauseView>,
     unit_chart: String,
     clause_chart: String,
 }
@@ -830,6 +829,7 @@ struct RespondPage {
     choices: Vec<(&'static str, &'static str)>,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn respond_page(
     state: &AppState,
     viewer: &Viewer,
