@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod diff;
 pub mod document;
 pub mod glossary;
+pub mod inspection;
 pub mod org;
 pub mod permission;
 pub mod policy;

@@ -14,6 +14,7 @@ pub mod catalogue;
 pub mod exceptions;
 pub mod import;
 pub mod mail;
+pub mod inspection;
 pub mod migrate;
 pub mod network;
 pub mod org;

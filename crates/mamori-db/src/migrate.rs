@@ -152,6 +152,11 @@ pub const MIGRATIONS: &[Migration] = &[
         steps: V7,
     },
     Migration {
+        version: 8,
+        name: "self-inspection: campaigns, questions, respondents, answers, tallies, improvement items",
+        steps: V8,
+    },
+    Migration {
         version: 9,
         name: "information security audits: plans, engagements, checklists, findings, corrective actions",
         steps: V9,
@@ -166,6 +171,127 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "mail outbox: reminders and notices queued for SMTP delivery",
         steps: V11,
     },
+];
+
+/// 自己点検 (§7). Respondents are fixed when a campaign opens; answers are one row per
+/// respondent and question; `inspection_tally` holds submitted answers counted per unit and
+/// question, so a roll-up of 750,000 answers reads a few thousand rows; improvement items are
+/// keyed (`a:<answer>` or `u:<unit>:<question>`) so a resubmission cannot duplicate them.
+const V8: &[Step] = &[
+    Step::Sql(
+        "CREATE TABLE inspection_campaign (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            name TEXT NOT NULL,
+            fiscal_year {int} NOT NULL,
+            start_on TEXT NOT NULL,
+            end_on TEXT NOT NULL,
+            groups TEXT NOT NULL,
+            unit_scope TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'draft',
+            opened_at TEXT,
+            closed_at TEXT,
+            created_by {int},
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            version {int} NOT NULL DEFAULT 1
+        )",
+    ),
+    Step::Sql("CREATE INDEX inspection_campaign_org ON inspection_campaign (org_id, fiscal_year)"),
+    Step::Sql(
+        "CREATE TABLE inspection_question (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            campaign_id {int} NOT NULL REFERENCES inspection_campaign(id),
+            grp TEXT NOT NULL,
+            seq {int} NOT NULL,
+            clause TEXT NOT NULL,
+            text TEXT NOT NULL
+        )",
+    ),
+    Step::Sql(
+        "CREATE INDEX inspection_question_campaign ON inspection_question (campaign_id, grp, seq)",
+    ),
+    Step::Sql(
+        "CREATE TABLE inspection_respondent (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            campaign_id {int} NOT NULL REFERENCES inspection_campaign(id),
+            grp TEXT NOT NULL,
+            person_id {int} NOT NULL REFERENCES person(id),
+            unit_id {int} NOT NULL REFERENCES unit(id),
+            status TEXT NOT NULL DEFAULT 'pending',
+            answered {int} NOT NULL DEFAULT 0,
+            submitted_at TEXT,
+            updated_at TEXT NOT NULL,
+            UNIQUE (campaign_id, grp, person_id, unit_id)
+        )",
+    ),
+    Step::Sql(
+        "CREATE INDEX inspection_respondent_person ON inspection_respondent (person_id, status)",
+    ),
+    Step::Sql(
+        "CREATE INDEX inspection_respondent_unit ON inspection_respondent (campaign_id, unit_id, status)",
+    ),
+    Step::Sql(
+        "CREATE TABLE inspection_answer (
+            id {pk},
+            org_id {int} NOT NULL,
+            campaign_id {int} NOT NULL,
+            respondent_id {int} NOT NULL REFERENCES inspection_respondent(id),
+            question_id {int} NOT NULL,
+            answer TEXT NOT NULL,
+            comment TEXT NOT NULL DEFAULT '',
+            plan TEXT NOT NULL DEFAULT '',
+            due_on TEXT,
+            updated_at TEXT NOT NULL,
+            UNIQUE (respondent_id, question_id)
+        )",
+    ),
+    Step::Sql(
+        "CREATE INDEX inspection_answer_campaign ON inspection_answer (campaign_id, respondent_id, question_id)",
+    ),
+    Step::Sql(
+        "CREATE TABLE inspection_tally (
+            org_id {int} NOT NULL,
+            campaign_id {int} NOT NULL REFERENCES inspection_campaign(id),
+            unit_id {int} NOT NULL,
+            question_id {int} NOT NULL,
+            done {int} NOT NULL DEFAULT 0,
+            partial {int} NOT NULL DEFAULT 0,
+            not_done {int} NOT NULL DEFAULT 0,
+            na {int} NOT NULL DEFAULT 0,
+            PRIMARY KEY (campaign_id, unit_id, question_id)
+        )",
+    ),
+    Step::Sql(
+        "CREATE TABLE inspection_improvement (
+            id {pk},
+            org_id {int} NOT NULL REFERENCES organisation(id),
+            campaign_id {int} NOT NULL REFERENCES inspection_campaign(id),
+            question_id {int} NOT NULL REFERENCES inspection_question(id),
+            unit_id {int} NOT NULL REFERENCES unit(id),
+            item_key TEXT NOT NULL,
+            answer_id {int},
+            owner_id {int} REFERENCES person(id),
+            partial {int} NOT NULL DEFAULT 0,
+            not_done {int} NOT NULL DEFAULT 0,
+            plan TEXT NOT NULL DEFAULT '',
+            due_on TEXT,
+            status TEXT NOT NULL DEFAULT 'open',
+            note TEXT NOT NULL DEFAULT '',
+            version {int} NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (campaign_id, item_key)
+        )",
+    ),
+    Step::Sql(
+        "CREATE INDEX inspection_improvement_owner ON inspection_improvement (owner_id, status)",
+    ),
+    Step::Sql(
+        "CREATE INDEX inspection_improvement_campaign ON inspection_improvement (campaign_id, unit_id)",
+    ),
 ];
 
 /// 例外措置 (対策基準 2-7): an application goes applied → endorsed (the unit's 情報セキュリティ

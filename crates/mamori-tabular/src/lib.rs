@@ -20,6 +20,7 @@ mod cell;
 mod error;
 mod read;
 mod schema;
+mod stream;
 mod write;
 mod xlsx;
 
@@ -33,6 +34,7 @@ pub use read::{
     read_table, serial_date,
 };
 pub use schema::{Column, ColumnKind, FoundColumn, fold_header};
+pub use stream::{StreamColumn, StreamError, XlsxStream};
 pub use write::{
     ExportFormat, ExportTable, write_csv_cp932, write_csv_utf8, write_table, write_xlsx,
     write_xlsx_book,

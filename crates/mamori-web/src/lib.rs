@@ -118,6 +118,7 @@ pub fn build(db: Db, config: AppConfig) -> Router {
         .merge(features::auditing::router())
         .merge(features::catalogue::router())
         .merge(features::exceptions::router())
+        .merge(features::inspection::router())
         .merge(api)
         .merge(features::api::openapi_router(openapi))
         .fallback(error::not_found)

@@ -124,6 +124,12 @@ impl Layout {
             current: false,
         });
         nav.push(NavItem {
+            href: "/inspections",
+            label: "自己点検",
+            section: "§7",
+            current: false,
+        });
+        nav.push(NavItem {
             href: "/account",
             label: "アカウント",
             section: "§6(6)",

@@ -586,6 +586,7 @@ pub async fn load(db: &Db, password: &str, memory_kib: u32) -> anyhow::Result<Lo
     crate::demo_documents::load(db, org_id, SINCE).await?;
     crate::demo_auditing::load(db, org_id, &ctx).await?;
     crate::demo_catalogue::load(db, org_id, &ctx).await?;
+    crate::demo_inspection::load(db, org_id, &ctx).await?;
     Ok(Loaded {
         created: true,
         org_id,

@@ -9,6 +9,7 @@ pub mod demo_assets;
 pub mod demo_documents;
 pub mod demo_auditing;
 pub mod demo_catalogue;
+pub mod demo_inspection;
 pub mod netcheck_cmd;
 pub mod remind_cmd;
 pub mod roster_cmd;

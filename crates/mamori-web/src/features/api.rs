@@ -94,6 +94,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(super::auditing::api::router())
         .merge(super::catalogue::api::router())
         .merge(super::exceptions::api::router())
+        .merge(super::inspection::api::router())
 }
 
 /// Serves the OpenAPI document.

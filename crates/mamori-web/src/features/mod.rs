@@ -10,6 +10,7 @@ pub mod documents;
 pub mod catalogue;
 pub mod exceptions;
 pub mod health;
+pub mod inspection;
 pub mod inventory;
 pub mod login;
 pub mod network;

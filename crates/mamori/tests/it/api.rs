@@ -673,6 +673,7 @@ async fn the_openapi_document_describes_every_api_route() {
     // 情報セキュリティ監査: one audit through every route.
     tried.extend(crate::auditing::api_cycle(&app).await);
     tried.extend(crate::catalogue::api_routes_succeed(&app, &mut c).await);
+    tried.extend(crate::inspection::exercise_api(&app, &mut c, &token).await);
     assert_eq!(
         tried, documented,
         "the document lists exactly the routes served"

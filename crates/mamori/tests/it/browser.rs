@@ -269,3 +269,185 @@ async fn assert_no_scripts(b: &Client) {
     let url = b.current_url().await.unwrap();
     assert!(scripts.is_empty(), "{url} contains <script> elements");
 }
+
+/// 自己点検 answered in the browser, with JavaScript off and a phone-sized window: a member of
+/// staff opens this 年度's campaign from the list, answers the first question on its own
+/// screen, then the rest on the long form, and submits; the database then holds the submission.
+#[tokio::test]
+async fn staff_answer_a_self_inspection_in_a_browser_on_a_phone() {
+    let required = std::env::var("MAMORI_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    let driver_exe = find_chromedriver().filter(|_| Path::new(CHROMIUM).is_file());
+    let Some(driver_exe) = driver_exe else {
+        assert!(
+            !required,
+            "MAMORI_REQUIRE_BROWSER=1 but chromedriver or {CHROMIUM} is missing"
+        );
+        println!("browser test skipped: chromedriver not installed");
+        return;
+    };
+    let tdb = TestDb::new().await;
+    let config = test_config();
+    mamori::demo::load(&tdb.db, PASSWORD, config.argon2_memory_kib)
+        .await
+        .unwrap();
+    let server = Server::bind(tdb.db.clone(), config, "127.0.0.1:0")
+        .await
+        .unwrap();
+    let base = format!("http://{}", server.addr);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+    let driver = Driver::start(&driver_exe).await;
+    let profile = tempfile::tempdir().unwrap();
+    let browser = ClientBuilder::new(HttpConnector::new())
+        .capabilities(capabilities(profile.path()))
+        .connect(&driver.url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot open a Chromium session via chromedriver: {e}"));
+    let outcome = tokio::time::timeout(BUDGET, answer_flow(&browser, &base)).await;
+    let _ = browser.close().await;
+    drop(driver);
+    let _ = stop.send(());
+    serving.await.unwrap().unwrap();
+    outcome.unwrap_or_else(|_| panic!("the browser flow took longer than {BUDGET:?}"));
+    let status: String = sqlx::query_scalar(
+        "SELECT r.status FROM inspection_respondent r JOIN person p ON p.id = r.person_id \
+         JOIN inspection_campaign c ON c.id = r.campaign_id WHERE p.login = 'somu' AND c.status = 'open'",
+    )
+    .fetch_one(tdb.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(status, "submitted");
+    let comment: String = sqlx::query_scalar(
+        "SELECT a.comment FROM inspection_answer a JOIN inspection_respondent r ON r.id = a.respondent_id \
+         JOIN person p ON p.id = r.person_id JOIN inspection_campaign c ON c.id = r.campaign_id \
+         JOIN inspection_question q ON q.id = a.question_id \
+         WHERE p.login = 'somu' AND c.status = 'open' AND q.seq = 1",
+    )
+    .fetch_one(tdb.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(comment, "書類は帰庁時に施錠保管");
+}
+
+async fn answer_flow(b: &Client, base: &str) {
+    b.set_window_size(390, 844).await.unwrap();
+    b.goto(&format!("{base}/login")).await.unwrap();
+    b.find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .send_keys("somu")
+        .await
+        .unwrap();
+    b.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    b.find(Locator::Css("form[action='/login'] button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .for_element(Locator::Css("nav.global"))
+        .await
+        .unwrap();
+    // The list names this 年度's campaign (the newest) first among the person's own answers.
+    b.find(Locator::Css("nav.global a[href='/inspections']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let own = b.wait().for_element(Locator::Id("own")).await.unwrap();
+    let link = own.find(Locator::Css("a")).await.unwrap();
+    link.click().await.unwrap();
+    b.wait()
+        .for_element(Locator::LinkText("1問ずつ回答する"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // One question on the screen.
+    b.wait()
+        .for_element(Locator::Css("fieldset.question"))
+        .await
+        .unwrap();
+    assert_eq!(
+        b.find_all(Locator::Css("fieldset.question"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_no_scripts(b).await;
+    b.find(Locator::Css(
+        "fieldset.question input[type='radio'][value='done']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    b.find(Locator::Css("fieldset.question textarea"))
+        .await
+        .unwrap()
+        .send_keys("書類は帰庁時に施錠保管")
+        .await
+        .unwrap();
+    b.find(Locator::Id("next"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let notice = b
+        .wait()
+        .for_element(Locator::Css(".notice.success"))
+        .await
+        .unwrap();
+    assert_eq!(notice.text().await.unwrap(), "保存しました");
+    assert!(b.current_url().await.unwrap().path().ends_with("/q/2"));
+    // The rest on the long form.
+    b.find(Locator::LinkText("すべての設問を1ページで表示"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait().for_element(Locator::Id("submit")).await.unwrap();
+    let radios = b
+        .find_all(Locator::Css("input[type='radio'][value='done']"))
+        .await
+        .unwrap();
+    assert!(radios.len() >= 10, "{} questions", radios.len());
+    for r in radios.into_iter().skip(1) {
+        r.click().await.unwrap();
+    }
+    b.find(Locator::Id("submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let done = b
+        .wait()
+        .for_element(Locator::Id("submitted"))
+        .await
+        .unwrap();
+    assert!(done.text().await.unwrap().contains("提出済みです"));
+    let notice = b
+        .find(Locator::Css(".notice.success"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(notice.contains("回答を提出しました"), "{notice}");
+    assert_no_scripts(b).await;
+}

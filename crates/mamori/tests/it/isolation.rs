@@ -1096,6 +1096,8 @@ async fn no_route_reveals_another_organisation() {
 
     // --- 対策基準・例外措置 ---
     catalogue_probes::probes(&mut p, other.org_id, other.persons[0]).await;
+    // --- 自己点検 ---
+    inspection_probes(&mut p, &other).await;
 
     p.clean("/logout", form(&[]), "/logout").await;
 
@@ -1889,6 +1891,33 @@ async fn other_audit(app: &TestApp, other: &OtherOrg) -> (i64, i64, i64, i64, i6
             valid_from: "2026-04-01".into(),
             valid_to: None,
             note: String::new(),
+/// 自己点検: the other organisation's campaign, respondent entry and improvement item are
+/// answered on every route exactly as ids nobody has; lists and the own roll-up show nothing of
+/// it; a unit code of the other organisation is refused as an unknown one.
+async fn inspection_probes(p: &mut Prober<'_>, other: &OtherOrg) {
+    use mamori_db::inspection::{self as insp, AnswerInput, CampaignInput};
+    let oid = OrgId(other.org_id);
+    let ctx = AuditCtx {
+        org_id: Some(other.org_id),
+        actor: "cli".into(),
+        ..AuditCtx::default()
+    };
+    let tree = org::unit_tree(&p.app.db, oid).await.unwrap();
+    let today = mamori_core::calendar::today_jst();
+    let manage = Capability::<can::ManageInspections>::operator(oid);
+    let mut tx = p.app.db.begin_write().await.unwrap();
+    let theirs = insp::create(
+        &mut tx,
+        &manage,
+        &ctx,
+        &tree,
+        &CampaignInput {
+            name: "南麓 自己点検".into(),
+            fiscal_year: 2026,
+            start_on: today,
+            end_on: today + time::Duration::days(10),
+            groups: vec![mamori_core::inspection::Group::Staff],
+            units: Vec::new(),
         },
     )
     .await
@@ -2484,4 +2513,275 @@ async fn auditing_probes(p: &mut Prober<'_>, other: &OtherOrg) {
         before,
         "no audit record written by any probe"
     );
+    insp::set_questions(
+        &mut tx,
+        &manage,
+        &ctx,
+        theirs,
+        mamori_core::inspection::Group::Staff,
+        &[("2-4-4".into(), "南麓の設問".into())],
+    )
+    .await
+    .unwrap();
+    insp::open(&mut tx, &manage, &ctx, &tree, theirs, today)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let person = other.persons[2];
+    let entry = insp::respondents_of(&p.app.db, oid, person, Some(theirs))
+        .await
+        .unwrap()[0]
+        .id;
+    let q = insp::questions(&p.app.db, oid, theirs).await.unwrap()[0].id;
+    let mut tx = p.app.db.begin_write().await.unwrap();
+    let answer = AnswerInput {
+        question_id: q,
+        answer: "not_done".into(),
+        comment: "南麓".into(),
+        ..AnswerInput::default()
+    };
+    insp::save_answers(&mut tx, oid, &ctx, person, entry, today, &[answer])
+        .await
+        .unwrap();
+    insp::submit(&mut tx, oid, &ctx, person, entry, today)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let item: i64 =
+        sqlx::query_scalar("SELECT id FROM inspection_improvement WHERE campaign_id = $1")
+            .bind(theirs)
+            .fetch_one(p.app.db.pool())
+            .await
+            .unwrap();
+    let own = insp::campaigns(&p.app.db, OrgId(p.app.org_id))
+        .await
+        .unwrap()[0]
+        .id;
+
+    // Lists and the own campaign's pages, roll-up and exports.
+    for t in [
+        "/inspections",
+        "/inspections/new",
+        "/inspections/improvements",
+        "/api/v1/inspections",
+    ] {
+        let how = if t.starts_with("/api/") {
+            Send::Api(Method::GET, None)
+        } else {
+            Send::Page
+        };
+        p.clean(t, how, t).await;
+    }
+    p.clean(
+        "/inspections/improvements",
+        Send::Page,
+        &format!("/inspections/improvements?campaign={theirs}"),
+    )
+    .await;
+    for (t, suffix) in [
+        ("/inspections/{id}", ""),
+        ("/inspections/{id}/rollup", "/rollup"),
+        (
+            "/inspections/{id}/export/answers.xlsx",
+            "/export/answers.xlsx",
+        ),
+        (
+            "/inspections/{id}/export/rollup.xlsx",
+            "/export/rollup.xlsx",
+        ),
+    ] {
+        p.clean(t, Send::Page, &format!("/inspections/{own}{suffix}"))
+            .await;
+        p.hidden(
+            t,
+            Send::Page,
+            &format!("/inspections/{theirs}{suffix}"),
+            &format!("/inspections/{MISSING}{suffix}"),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
+    for (t, suffix) in [
+        ("/api/v1/inspections/{id}", ""),
+        ("/api/v1/inspections/{id}/rollup", "/rollup"),
+        ("/api/v1/inspections/{id}/responses", "/responses"),
+        ("/api/v1/inspections/{id}/improvements", "/improvements"),
+    ] {
+        p.clean(
+            t,
+            Send::Api(Method::GET, None),
+            &format!("/api/v1/inspections/{own}{suffix}"),
+        )
+        .await;
+        p.hidden(
+            t,
+            Send::Api(Method::GET, None),
+            &format!("/api/v1/inspections/{theirs}{suffix}"),
+            &format!("/api/v1/inspections/{MISSING}{suffix}"),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
+    // Changes naming their campaign, entry or item.
+    let campaign_form = form(&[
+        ("name", "x"),
+        ("start_on", "2026-06-01"),
+        ("end_on", "2026-06-30"),
+        ("groups", "staff"),
+    ]);
+    for (t, suffix, how) in [
+        ("/inspections/{id}", "", campaign_form.clone()),
+        (
+            "/inspections/{id}/questions",
+            "/questions",
+            form(&[("group", "staff"), ("lines", "2-4-4 設問")]),
+        ),
+        ("/inspections/{id}/open", "/open", form(&[])),
+        ("/inspections/{id}/close", "/close", form(&[])),
+    ] {
+        p.hidden(
+            t,
+            how,
+            &format!("/inspections/{theirs}{suffix}"),
+            &format!("/inspections/{MISSING}{suffix}"),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
+    let api_body = |m: Method, v: Value| Send::Api(m, Some(v));
+    for (t, suffix, how) in [
+        (
+            "/api/v1/inspections/{id}/questions",
+            "/questions",
+            api_body(
+                Method::PUT,
+                serde_json::json!({"group": "staff", "questions": [{"clause": "2-4-4", "text": "x"}]}),
+            ),
+        ),
+        (
+            "/api/v1/inspections/{id}/open",
+            "/open",
+            Send::Api(Method::POST, None),
+        ),
+        (
+            "/api/v1/inspections/{id}/close",
+            "/close",
+            Send::Api(Method::POST, None),
+        ),
+    ] {
+        p.hidden(
+            t,
+            how,
+            &format!("/api/v1/inspections/{theirs}{suffix}"),
+            &format!("/api/v1/inspections/{MISSING}{suffix}"),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
+    let answer_form = form(&[(&format!("a{q}"), "done"), ("go", "submit")]);
+    for (t, suffix, how) in [
+        ("/inspections/{id}/respond/{rid}", "", Send::Page),
+        ("/inspections/{id}/respond/{rid}", "", answer_form),
+        ("/inspections/{id}/respond/{rid}/q/{n}", "/q/1", Send::Page),
+    ] {
+        p.hidden(
+            t,
+            how,
+            &format!("/inspections/{theirs}/respond/{entry}{suffix}"),
+            &format!("/inspections/{MISSING}/respond/{MISSING}{suffix}"),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
+    for (t, suffix, how) in [
+        (
+            "/api/v1/inspections/{id}/responses/{rid}",
+            "",
+            api_body(
+                Method::PUT,
+                serde_json::json!({"answers": [{"question_id": q, "answer": "done"}]}),
+            ),
+        ),
+        (
+            "/api/v1/inspections/{id}/responses/{rid}/submit",
+            "/submit",
+            Send::Api(Method::POST, None),
+        ),
+    ] {
+        p.hidden(
+            t,
+            how,
+            &format!("/api/v1/inspections/{theirs}/responses/{entry}{suffix}"),
+            &format!("/api/v1/inspections/{MISSING}/responses/{MISSING}{suffix}"),
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
+    let item_form = form(&[("status", "done"), ("plan", ""), ("due", ""), ("note", "")]);
+    p.hidden(
+        "/inspections/improvements/{iid}",
+        Send::Page,
+        &format!("/inspections/improvements/{item}"),
+        &format!("/inspections/improvements/{MISSING}"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    p.hidden(
+        "/inspections/improvements/{iid}",
+        item_form,
+        &format!("/inspections/improvements/{item}"),
+        &format!("/inspections/improvements/{MISSING}"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    p.hidden(
+        "/api/v1/inspections/improvements/{iid}",
+        api_body(Method::PATCH, serde_json::json!({"status": "done"})),
+        &format!("/api/v1/inspections/improvements/{item}"),
+        &format!("/api/v1/inspections/improvements/{MISSING}"),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    // A unit code of theirs is unknown here.
+    p.hidden_value(
+        "/inspections",
+        |code| {
+            (
+                form(&[
+                    ("name", "x"),
+                    ("start_on", "2026-06-01"),
+                    ("end_on", "2026-06-30"),
+                    ("groups", "staff"),
+                    ("units", code),
+                ]),
+                "/inspections".to_owned(),
+            )
+        },
+        "hokuroku-jimu",
+        "no-such-unit",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    p.hidden_value(
+        "/api/v1/inspections",
+        |code| (api_body(Method::POST, serde_json::json!({"name": "x", "start_on": "2026-06-01", "end_on": "2026-06-30", "groups": ["staff"], "units": [code]})), "/api/v1/inspections".to_owned()),
+        "hokuroku-jimu",
+        "no-such-unit",
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    // Nothing of theirs was answered or changed.
+    let answers: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM inspection_answer WHERE campaign_id = $1")
+            .bind(theirs)
+            .fetch_one(p.app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(answers, 1);
+    let status: String = sqlx::query_scalar("SELECT status FROM inspection_campaign WHERE id = $1")
+        .bind(theirs)
+        .fetch_one(p.app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(status, "open");
 }

@@ -19,6 +19,7 @@ mod catalogue;
 mod common;
 mod documents;
 mod exceptions;
+mod inspection;
 mod isolation;
 mod netcheck_cli;
 mod network;
