@@ -577,6 +577,7 @@ const V11: &[Step] = &[
     ),
     Step::Sql("CREATE INDEX mail_outbox_pending ON mail_outbox (sent_at, next_attempt_at)"),
     Step::Sql("CREATE INDEX mail_outbox_person_day ON mail_outbox (person_id, kind, day)"),
+];
 
 /// Policy documents (基本方針, 対策基準, 実施手順) with versions that go draft → submitted →
 /// approved → published → superseded; the 実施手順 reader lists (§10); acknowledgements of

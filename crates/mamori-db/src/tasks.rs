@@ -1,6 +1,7 @@
 //! Each person's to-do list across mamori, and the daily reminder mail built from it.
 //!
-//! Every area that creates work for people answers [`for_person`] from its own records
+//! Every area that creates work for people (asset register, standards and exceptions, policy
+//! documents and acknowledgement, self-inspection, audits) answers [`for_person`] from its own records
 //! (`tasks_for` in each module); nothing is stored here, so a task disappears the moment the
 //! record it comes from is dealt with. [`queue_reminders`] turns the lists into one mail per
 //! person and day in the outbox ([`crate::mail`]).
@@ -19,6 +20,11 @@ use crate::{Db, DbResult};
 /// Everything `person` of `org` has to do on `today`, soonest first.
 pub async fn for_person(db: &Db, org: i64, person: i64, today: Date) -> DbResult<Vec<Task>> {
     let mut tasks = crate::assets::tasks_for(db, org, person, today).await?;
+    // The catalogue's list includes the exceptions' (application, endorsement, expiry).
+    tasks.extend(crate::catalogue::tasks_for(db, org, person, today).await?);
+    tasks.extend(crate::documents::tasks_for(db, org, person, today).await?);
+    tasks.extend(crate::inspection::tasks_for(db, org, person, today).await?);
+    tasks.extend(crate::auditing::tasks_for(db, org, person, today).await?);
     task::sort(&mut tasks);
     Ok(tasks)
 }

@@ -47,9 +47,21 @@ struct Count {
     href: &'static str,
 }
 
+/// One version in force of the 基本方針 or 対策基準 and how far it has been acknowledged (§5).
+struct AckBlock {
+    title: String,
+    href: String,
+    percent: i64,
+    acknowledged: i64,
+    active: i64,
+    /// (indented unit name, acknowledged, active, percent)
+    units: Vec<(String, i64, i64, i64)>,
+}
+
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct Dashboard {
+    acks: Vec<AckBlock>,
     layout: Layout,
     name: String,
     today: String,
@@ -186,7 +198,9 @@ async fn home(State(state): State<AppState>, viewer: Option<Viewer>) -> Result<R
         .map(FiscalYear::of)
         .map(|f| f.label_wareki())
         .unwrap_or_default();
+    let acks = ack_blocks(&state, &viewer).await?;
     let dash = Dashboard {
+        acks,
         layout: Layout::new(&viewer, "ホーム", "/"),
         name: viewer.person.name.clone(),
         today: date_ja(&today),
@@ -196,6 +210,51 @@ async fn home(State(state): State<AppState>, viewer: Option<Viewer>) -> Result<R
         counts,
     };
     page(&dash)
+}
+
+/// Acknowledgement rates of the policy versions in force, within the viewer's reach, for those
+/// who oversee them (CISO, 副CISO, 統括 everywhere; 責任者 their body; 管理者 their unit).
+async fn ack_blocks(state: &AppState, viewer: &Viewer) -> Result<Vec<AckBlock>, AppError> {
+    let Ok(cap) = viewer.actor.can::<can::ReportAcknowledgements>() else {
+        return Ok(Vec::new());
+    };
+    let org = viewer.person.org_id;
+    let mut out = Vec::new();
+    for (doc, v) in mamori_db::documents::versions_to_acknowledge(&state.db, org).await? {
+        let ack =
+            mamori_db::documents::version_ack(&state.db, org, &viewer.tree, v.id, cap.reach())
+                .await?;
+        // The top of the reach and one level below: bodies for the whole organisation,
+        // sections for a body.
+        let top = ack.units.iter().map(|u| u.depth).min().unwrap_or(0);
+        let units = ack
+            .units
+            .iter()
+            .filter(|u| u.depth <= top + 1)
+            .take(30)
+            .map(|u| {
+                let indent = "　".repeat(u.depth.saturating_sub(top));
+                (
+                    format!("{indent}{}", u.name),
+                    u.acknowledged,
+                    u.active,
+                    u.percent(),
+                )
+            })
+            .collect();
+        out.push(AckBlock {
+            title: format!("{} 第{}版", doc.title, v.version_no),
+            href: format!(
+                "/documents/{}/versions/{}/acknowledgements",
+                doc.id, v.version_no
+            ),
+            percent: ack.percent(),
+            acknowledged: ack.acknowledged,
+            active: ack.active,
+            units,
+        });
+    }
+    Ok(out)
 }
 
 /// The network check's violations (the description is read and checked on each view, so the

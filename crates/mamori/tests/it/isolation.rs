@@ -1070,9 +1070,17 @@ async fn no_route_reveals_another_organisation() {
     asset_probes(&mut p, &other).await;
     // --- 情報資産台帳の取込み・出力: files out and in. ---
     assets_io_probes(&mut p, &other).await;
+
     // --- ポリシー文書・誓約・見直し ---
     documents_probes(&mut p, &other).await;
+    // --- 情報セキュリティ監査 ---
+    auditing_probes(&mut p, &other).await;
 
+    // --- 対策基準・例外措置 ---
+    catalogue_probes::probes(&mut p, other.org_id, other.persons[0]).await;
+
+    // --- 自己点検 ---
+    inspection_probes(&mut p, &other).await;
     // --- Tasks and reminders: the viewer's own work; mail only within the organisation. ---
     p.clean("/notifications", Send::Page, "/notifications")
         .await;
@@ -1090,14 +1098,6 @@ async fn no_route_reveals_another_organisation() {
         "/api/v1/reminders",
     )
     .await;
-
-    // --- 情報セキュリティ監査 ---
-    auditing_probes(&mut p, &other).await;
-
-    // --- 対策基準・例外措置 ---
-    catalogue_probes::probes(&mut p, other.org_id, other.persons[0]).await;
-    // --- 自己点検 ---
-    inspection_probes(&mut p, &other).await;
 
     p.clean("/logout", form(&[]), "/logout").await;
 
@@ -1862,62 +1862,6 @@ async fn other_documents(app: &TestApp, other: &OtherOrg) -> (Vec<i64>, i64) {
             source: ReviewSource::Manual,
             summary: "鷲見".into(),
             decisions: "鷲見の決定".into(),
-/// The other organisation's audit: a plan, an engagement of its 総務課 by its own auditor, a
-/// finding with an evidence file and a corrective action: (plan, engagement, item, finding,
-/// evidence, action).
-async fn other_audit(app: &TestApp, other: &OtherOrg) -> (i64, i64, i64, i64, i64, i64) {
-    use mamori_db::auditing::{self, ActionInput, EngagementInput, FindingInput, PlanInput};
-    let oid = OrgId(other.org_id);
-    let tree = org::unit_tree(&app.db, oid).await.unwrap();
-    let persons = org::all_persons(&app.db, oid).await.unwrap();
-    let ctx = AuditCtx {
-        org_id: Some(other.org_id),
-        actor: "zz.hokuto".into(),
-        ..AuditCtx::default()
-    };
-    let today = mamori_core::calendar::today_jst();
-    let day = mamori_core::calendar::format_iso(today);
-    // 鷲見 西海 (南麓共同事務局) becomes its auditor.
-    let auditor = persons.iter().find(|p| p.id == other.persons[3]).unwrap();
-    let mut tx = app.db.begin_write().await.unwrap();
-    org::create_assignment(
-        &mut tx,
-        &Capability::<can::EditAssignments>::operator(oid),
-        &ctx,
-        &AssignmentInput {
-            person_id: auditor.id,
-            role: Role::Auditor,
-            unit_id: other.units[0],
-            valid_from: "2026-04-01".into(),
-            valid_to: None,
-            note: String::new(),
-/// 自己点検: the other organisation's campaign, respondent entry and improvement item are
-/// answered on every route exactly as ids nobody has; lists and the own roll-up show nothing of
-/// it; a unit code of the other organisation is refused as an unknown one.
-async fn inspection_probes(p: &mut Prober<'_>, other: &OtherOrg) {
-    use mamori_db::inspection::{self as insp, AnswerInput, CampaignInput};
-    let oid = OrgId(other.org_id);
-    let ctx = AuditCtx {
-        org_id: Some(other.org_id),
-        actor: "cli".into(),
-        ..AuditCtx::default()
-    };
-    let tree = org::unit_tree(&p.app.db, oid).await.unwrap();
-    let today = mamori_core::calendar::today_jst();
-    let manage = Capability::<can::ManageInspections>::operator(oid);
-    let mut tx = p.app.db.begin_write().await.unwrap();
-    let theirs = insp::create(
-        &mut tx,
-        &manage,
-        &ctx,
-        &tree,
-        &CampaignInput {
-            name: "南麓 自己点検".into(),
-            fiscal_year: 2026,
-            start_on: today,
-            end_on: today + time::Duration::days(10),
-            groups: vec![mamori_core::inspection::Group::Staff],
-            units: Vec::new(),
         },
     )
     .await
@@ -2083,6 +2027,42 @@ async fn documents_probes(p: &mut Prober<'_>, other: &OtherOrg) {
         StatusCode::NOT_FOUND,
     )
     .await;
+}
+
+/// The other organisation's audit: a plan, an engagement of its 総務課 by its own auditor, a
+/// finding with an evidence file and a corrective action: (plan, engagement, item, finding,
+/// evidence, action).
+async fn other_audit(app: &TestApp, other: &OtherOrg) -> (i64, i64, i64, i64, i64, i64) {
+    use mamori_db::auditing::{self, ActionInput, EngagementInput, FindingInput, PlanInput};
+    let oid = OrgId(other.org_id);
+    let tree = org::unit_tree(&app.db, oid).await.unwrap();
+    let persons = org::all_persons(&app.db, oid).await.unwrap();
+    let ctx = AuditCtx {
+        org_id: Some(other.org_id),
+        actor: "zz.hokuto".into(),
+        ..AuditCtx::default()
+    };
+    let today = mamori_core::calendar::today_jst();
+    let day = mamori_core::calendar::format_iso(today);
+    // 鷲見 西海 (南麓共同事務局) becomes its auditor.
+    let auditor = persons.iter().find(|p| p.id == other.persons[3]).unwrap();
+    let mut tx = app.db.begin_write().await.unwrap();
+    org::create_assignment(
+        &mut tx,
+        &Capability::<can::EditAssignments>::operator(oid),
+        &ctx,
+        &AssignmentInput {
+            person_id: auditor.id,
+            role: Role::Auditor,
+            unit_id: other.units[0],
+            valid_from: "2026-04-01".into(),
+            valid_to: None,
+            note: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
     let actor_of = async |id: i64| {
         let p = persons.iter().find(|p| p.id == id).unwrap();
         org::actor(&app.db, p, &tree, &day).await.unwrap()
@@ -2513,6 +2493,39 @@ async fn auditing_probes(p: &mut Prober<'_>, other: &OtherOrg) {
         before,
         "no audit record written by any probe"
     );
+}
+
+/// 自己点検: the other organisation's campaign, respondent entry and improvement item are
+/// answered on every route exactly as ids nobody has; lists and the own roll-up show nothing of
+/// it; a unit code of the other organisation is refused as an unknown one.
+async fn inspection_probes(p: &mut Prober<'_>, other: &OtherOrg) {
+    use mamori_db::inspection::{self as insp, AnswerInput, CampaignInput};
+    let oid = OrgId(other.org_id);
+    let ctx = AuditCtx {
+        org_id: Some(other.org_id),
+        actor: "cli".into(),
+        ..AuditCtx::default()
+    };
+    let tree = org::unit_tree(&p.app.db, oid).await.unwrap();
+    let today = mamori_core::calendar::today_jst();
+    let manage = Capability::<can::ManageInspections>::operator(oid);
+    let mut tx = p.app.db.begin_write().await.unwrap();
+    let theirs = insp::create(
+        &mut tx,
+        &manage,
+        &ctx,
+        &tree,
+        &CampaignInput {
+            name: "南麓 自己点検".into(),
+            fiscal_year: 2026,
+            start_on: today,
+            end_on: today + time::Duration::days(10),
+            groups: vec![mamori_core::inspection::Group::Staff],
+            units: Vec::new(),
+        },
+    )
+    .await
+    .unwrap();
     insp::set_questions(
         &mut tx,
         &manage,
