@@ -332,47 +332,58 @@ pub struct Verification {
 }
 
 /// Walks the whole chain in order and reports the first break.
+///
+/// Reading and hashing overlap: while one page of entries is checked on blocking threads (its
+/// hashes computed on two of them — each entry's hash depends only on its own fields), the next
+/// page is already being read.
 pub async fn verify(db: &Db) -> DbResult<Verification> {
     const PAGE: i64 = 20_000;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<DbResult<Vec<Entry>>>(2);
+    let reader_db = db.clone();
+    let reader = tokio::spawn(async move {
+        let mut from = 1_i64;
+        loop {
+            // Numbers in the text: SQLite would re-plan a statement with a bound LIMIT each time.
+            let sql = format!(
+                "SELECT {COLUMNS} FROM audit_entry WHERE seq >= {from} ORDER BY seq LIMIT {PAGE}"
+            );
+            let page: DbResult<Vec<Entry>> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .fetch_all(reader_db.pool())
+                .await
+                .map_err(Into::into);
+            let (last, full) = match &page {
+                Ok(p) => (
+                    p.last().map(|e| e.seq),
+                    i64::try_from(p.len()).unwrap_or(0) == PAGE,
+                ),
+                Err(_) => (None, false),
+            };
+            if tx.send(page).await.is_err() || !full {
+                return;
+            }
+            match last {
+                Some(seq) => from = seq.saturating_add(1),
+                None => return,
+            }
+        }
+    });
     let mut prev_hash = GENESIS.to_owned();
     let mut expected = 1_i64;
     let mut entries = 0_i64;
-    loop {
-        let sql =
-            format!("SELECT {COLUMNS} FROM audit_entry WHERE seq >= $1 ORDER BY seq LIMIT $2");
-        let page: Vec<Entry> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(expected)
-            .bind(PAGE)
-            .fetch_all(db.pool())
-            .await?;
-        let count = page.len();
-        for e in page {
-            entries += 1;
-            let problem = if e.seq != expected {
-                Some(Break::Gap {
-                    expected,
-                    found: e.seq,
-                })
-            } else if e.hash_version != HASH_VERSION {
-                Some(Break::UnknownVersion { seq: e.seq })
-            } else if hash_v1(&e) != e.hash {
-                Some(Break::HashMismatch { seq: e.seq })
-            } else if e.prev_hash != prev_hash {
-                Some(Break::LinkMismatch { seq: e.seq })
-            } else {
-                None
-            };
-            if let Some(b) = problem {
-                return Ok(Verification {
-                    entries,
-                    first_break: Some(b),
-                });
+    while let Some(page) = rx.recv().await {
+        let page = page?;
+        let start = (prev_hash, expected, entries);
+        let checked = tokio::task::spawn_blocking(move || check_page(page, start))
+            .await
+            .map_err(|e| {
+                crate::DbError::Sqlx(sqlx::Error::Protocol(format!("verification stopped: {e}")))
+            })?;
+        match checked {
+            Ok((h, e, n)) => (prev_hash, expected, entries) = (h, e, n),
+            Err(v) => {
+                reader.abort();
+                return Ok(v);
             }
-            prev_hash = e.hash;
-            expected += 1;
-        }
-        if i64::try_from(count).unwrap_or(0) < PAGE {
-            break;
         }
     }
     let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
@@ -391,6 +402,76 @@ pub async fn verify(db: &Db) -> DbResult<Verification> {
         entries,
         first_break: None,
     })
+}
+
+/// Checks one page of entries continuing from `(prev_hash, expected, entries)`; the state after
+/// it, or the verification naming the first break.
+fn check_page(
+    page: Vec<Entry>,
+    (prev_hash, expected, entries): (String, i64, i64),
+) -> Result<(String, i64, i64), Verification> {
+    // Hash both halves at once; the chain itself is then walked in order.
+    let half = page.len() / 2;
+    let (first, second) = page.split_at(half);
+    let (a, b) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| hashes(second));
+        let mine = hashes(first);
+        (mine, other.join().unwrap_or_default())
+    });
+    if a.len() + b.len() != page.len() {
+        // The helper thread failed: check this page on one thread instead.
+        return check_entries(&page, &hashes(&page), prev_hash, expected, entries);
+    }
+    let computed: Vec<String> = a.into_iter().chain(b).collect();
+    check_entries(&page, &computed, prev_hash, expected, entries)
+}
+
+fn hashes(entries: &[Entry]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|e| {
+            if e.hash_version == HASH_VERSION {
+                hash_v1(e)
+            } else {
+                String::new()
+            }
+        })
+        .collect()
+}
+
+fn check_entries(
+    page: &[Entry],
+    computed: &[String],
+    mut prev_hash: String,
+    mut expected: i64,
+    mut entries: i64,
+) -> Result<(String, i64, i64), Verification> {
+    for (e, hash) in page.iter().zip(computed) {
+        entries += 1;
+        let problem = if e.seq != expected {
+            Some(Break::Gap {
+                expected,
+                found: e.seq,
+            })
+        } else if e.hash_version != HASH_VERSION {
+            Some(Break::UnknownVersion { seq: e.seq })
+        } else if *hash != e.hash {
+            Some(Break::HashMismatch { seq: e.seq })
+        } else if e.prev_hash != prev_hash {
+            Some(Break::LinkMismatch { seq: e.seq })
+        } else {
+            None
+        };
+        if let Some(b) = problem {
+            return Err(Verification {
+                entries,
+                first_break: Some(b),
+            });
+        }
+        prev_hash.clone_from(&e.hash);
+        expected += 1;
+    }
+    Ok((prev_hash, expected, entries))
 }
 
 /// Filters for browsing the trail.

@@ -1332,9 +1332,18 @@ pub async fn ack_rates(db: &Db, org: i64) -> DbResult<Vec<VersionAck>> {
     Ok(out)
 }
 
+/// How a reminder reaches people besides their task list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReminderMail<'a> {
+    /// Mail is not configured: the reminder is recorded (and the task stays on the home page).
+    Off,
+    /// Queue a mail to each person with an address; links start with the base URL when given.
+    On(Option<&'a str>),
+}
+
 /// Records a reminder to every person within the capability's reach who has not acknowledged
-/// the version; returns how many were reminded. The reminder mail picks them up with
-/// [`reminders_since`].
+/// the version, and with mail on queues one mail each in the same transaction; returns how many
+/// were reminded.
 pub async fn remind(
     conn: &mut AnyConnection,
     db: &Db,
@@ -1342,6 +1351,7 @@ pub async fn remind(
     ctx: &AuditCtx,
     tree: &UnitTree,
     version_id: i64,
+    mail: ReminderMail<'_>,
 ) -> DocResult<usize> {
     let org = cap.org().0;
     let v = version_in(conn, org, version_id).await?;
@@ -1370,9 +1380,52 @@ pub async fn remind(
         entry.unit_id = Some(p.unit_id);
         entry.after = Some(json!({"person_id": p.person_id}));
         entries.push(entry);
+        if let ReminderMail::On(base) = mail {
+            queue_reminder_mail(conn, org, p, &state, base).await?;
+        }
     }
     audit::append_many(conn, entries).await?;
     Ok(state.pending.len())
+}
+
+async fn queue_reminder_mail(
+    conn: &mut AnyConnection,
+    org: i64,
+    p: &Pending,
+    state: &VersionAck,
+    base: Option<&str>,
+) -> DbResult<()> {
+    let email: Option<String> =
+        sqlx::query_scalar("SELECT email FROM person WHERE org_id = $1 AND id = $2")
+            .bind(org)
+            .bind(p.person_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some(to) = email.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty()) else {
+        return Ok(());
+    };
+    let path = format!(
+        "/documents/{}/versions/{}",
+        state.document_id, state.version_no
+    );
+    let link = format!("{}{path}", base.unwrap_or("").trim_end_matches('/'));
+    let mail = crate::mail::NewMail {
+        org_id: org,
+        person_id: Some(p.person_id),
+        kind: crate::mail::MailKind::Reminder,
+        day: mamori_core::calendar::format_iso(mamori_core::calendar::today_jst()),
+        to_addr: to,
+        subject: format!(
+            "【mamori】{} 第{}版の確認と遵守の誓約をお願いします",
+            state.title, state.version_no
+        ),
+        body: format!(
+            "{} さん\n\n{} 第{}版が公開されています。内容を読み、遵守することを誓約してください（基本方針 §5）。\n\n  {link}\n\nこのメールは送信専用です。\n",
+            p.name, state.title, state.version_no
+        ),
+    };
+    crate::mail::enqueue(conn, &mail).await?;
+    Ok(())
 }
 
 /// A reminder recorded for a person.

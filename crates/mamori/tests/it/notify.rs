@@ -377,3 +377,61 @@ async fn the_remind_command_needs_a_relay_to_send() {
     );
     assert_eq!(sink.messages().len(), expected);
 }
+
+#[tokio::test]
+async fn a_reminder_to_acknowledge_is_mailed_to_each_person_who_has_not() {
+    let sink = Sink::start();
+    let app = TestApp::with_config(mail_config(&sink.url())).await;
+    let (doc, no): (i64, i64) = sqlx::query_as(
+        "SELECT d.id, v.version_no FROM document d JOIN document_version v ON v.document_id = d.id \
+         WHERE d.org_id = $1 AND d.kind = 'standard' AND v.status = 'published'",
+    )
+    .bind(app.org_id)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let pending: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM person p WHERE p.org_id = $1 AND p.status = 'active' AND NOT EXISTS \
+         (SELECT 1 FROM acknowledgement a JOIN document_version v ON v.id = a.version_id \
+          WHERE a.person_id = p.id AND v.document_id = $2 AND v.version_no = $3)",
+    )
+    .bind(app.org_id)
+    .bind(doc)
+    .bind(no)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert!(pending > 0, "the demo leaves some 職員等 to acknowledge");
+    let mut ciso = app.login("ciso").await;
+    let page = ciso
+        .get(&format!("/documents/{doc}/versions/{no}/acknowledgements"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let r = ciso
+        .post_form(&format!("/documents/{doc}/versions/{no}/remind"), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let queued: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE kind = 'reminder'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    // Every demo person has an address.
+    assert_eq!(queued, pending);
+    let d = mailer::deliver_due(&app.db, &SmtpSettings::parse(&sink.url(), FROM).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(d.sent as i64, pending);
+    let (_, raw) = sink.messages().into_iter().next().unwrap();
+    let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    assert!(
+        msg.subject().unwrap().contains("遵守の誓約をお願いします"),
+        "{:?}",
+        msg.subject()
+    );
+    let body = msg.body_text(0).unwrap();
+    assert!(
+        body.contains(&format!("{PUBLIC_URL}/documents/{doc}/versions/{no}")),
+        "{body}"
+    );
+}

@@ -700,7 +700,11 @@ async fn version_step(
             let tree = viewer.tree.clone();
             let db = state.db.clone();
             write(&state, async |c: &mut AnyConnection| {
-                documents::remind(c, &db, &cap, &ctx, &tree, v.id).await
+                let mail = match state.config.mail {
+                    Some(_) => documents::ReminderMail::On(state.config.public_url.as_deref()),
+                    None => documents::ReminderMail::Off,
+                };
+                documents::remind(c, &db, &cap, &ctx, &tree, v.id, mail).await
             })
             .await?;
             return Ok(Redirect::to(&format!("{back}/acknowledgements")).into_response());
