@@ -711,14 +711,18 @@ pub async fn tasks_for(db: &Db, org: i64, person: i64, today: Date) -> DbResult<
         .collect();
     let mut tasks = Vec::new();
     if !managed.is_empty() {
+        // Ids are numbers the server holds: written into the text, only the managed units' rows.
+        let units: Vec<String> = managed.iter().map(i64::to_string).collect();
         let sql = format!(
-            "SELECT {CONTROL_COLUMNS} {CONTROL_FROM} WHERE k.org_id = $1 AND k.status = 'not_started' ORDER BY c.number, k.id"
+            "SELECT {CONTROL_COLUMNS} {CONTROL_FROM} WHERE k.org_id = $1 AND k.status = 'not_started' \
+             AND k.unit_id IN ({}) ORDER BY c.number, k.id",
+            units.join(", ")
         );
         let rows: Vec<Control> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(org)
             .fetch_all(db.pool())
             .await?;
-        for k in rows.into_iter().filter(|k| managed.contains(&k.unit_id)) {
+        for k in rows {
             tasks.push(Task {
                 kind: TaskKind::Fix,
                 title: format!("対策「{}」（{}）に着手する", k.title, k.clause_number),
@@ -727,6 +731,7 @@ pub async fn tasks_for(db: &Db, org: i64, person: i64, today: Date) -> DbResult<
             });
         }
     }
-    tasks.extend(crate::exceptions::tasks_for(db, org, person, today).await?);
+    // The same tree and roles serve the exceptions' tasks.
+    tasks.extend(crate::exceptions::tasks_of(db, org, person, &tree, &actor, today).await?);
     Ok(tasks)
 }

@@ -700,6 +700,19 @@ pub async fn tasks_for(db: &Db, org: i64, person: i64, today: Date) -> DbResult<
     let tree = crate::org::unit_tree(db, org_id).await?;
     let who = crate::org::person(db, org_id, person).await?;
     let actor = crate::org::actor(db, &who, &tree, &format_iso(today)).await?;
+    tasks_of(db, org, person, &tree, &actor, today).await
+}
+
+/// As [`tasks_for`], for a caller that already holds the organisation's unit tree and the
+/// person's roles in force.
+pub async fn tasks_of(
+    db: &Db,
+    org: i64,
+    person: i64,
+    tree: &UnitTree,
+    actor: &mamori_core::permission::Actor,
+    today: Date,
+) -> DbResult<Vec<Task>> {
     let sql = format!(
         "SELECT {COLUMNS} {FROM} WHERE e.org_id = $1 AND e.status IN ('applied', 'endorsed', 'provisional', 'approved') \
          ORDER BY e.id"
