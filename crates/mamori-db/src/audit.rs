@@ -351,6 +351,8 @@ pub async fn verify(db: &Db) -> DbResult<Verification> {
                 // Handing rows one by one from SQLite's worker thread costs far more than the
                 // hashing; one text per page carries them all.
                 crate::Backend::Sqlite => packed_page(&reader_db, from, PAGE).await,
+                // PostgreSQL sends rows fast (one page of 20,000 in ≈ 10 ms); packing them into
+                // one text there (string_agg) was measured slower: ≈ 12 s for 1,000,000 entries.
                 crate::Backend::Postgres => sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .fetch_all(reader_db.pool())
                     .await
