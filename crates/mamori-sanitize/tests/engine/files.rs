@@ -199,9 +199,40 @@ fn xlsm_loses_vba_xlm_connections_and_dde_formulas() {
     soffice_opens(&out, "xlsx");
 }
 
-/// Converts with LibreOffice when it is installed (`soffice` on PATH); skipped otherwise.
+#[test]
+fn pptm_becomes_pptx_without_macros_or_external_links() {
+    let o = sanitize_file(&build::pptm(), Some("訓練.pptm"), &Policy::default());
+    assert_eq!(o.report.verdict, Verdict::Sanitized, "{:?}", o.report);
+    for c in ["ooxml.macros", "ooxml.external-relationship"] {
+        assert!(has(&o, c), "missing {c}: {:?}", codes(&o));
+    }
+    let out = o.output.unwrap();
+    assert!(!zip_names(&out).iter().any(|n| n.contains("vba")));
+    let rels = zip_entry(&out, "ppt/slides/_rels/slide1.xml.rels");
+    assert!(
+        !rels.contains("evil") && rels.contains("slideLayout1.xml"),
+        "{rels}"
+    );
+    assert!(!zip_entry(&out, "ppt/_rels/presentation.xml.rels").contains("vbaProject"));
+    assert!(zip_entry(&out, "ppt/slides/slide1.xml").contains("防災訓練のお知らせ"));
+    assert!(
+        zip_entry(&out, "[Content_Types].xml").contains("presentationml.presentation.main+xml")
+    );
+    assert_eq!(
+        mamori_sanitize::detect::detect(&out),
+        mamori_sanitize::detect::Kind::Ooxml("pptx")
+    );
+    soffice_opens(&out, "pptx");
+}
+
+/// Converts with LibreOffice when it is installed (`soffice` on PATH); skipped otherwise, unless
+/// `MAMORI_REQUIRE_SOFFICE=1` (CI) makes a missing LibreOffice a failure.
 fn soffice_opens(bytes: &[u8], ext: &str) {
     let Ok(path) = which("soffice") else {
+        assert!(
+            std::env::var("MAMORI_REQUIRE_SOFFICE").as_deref() != Ok("1"),
+            "MAMORI_REQUIRE_SOFFICE=1 but soffice is not installed (scripts/install-test-deps.sh)"
+        );
         eprintln!("soffice not installed; skipping the LibreOffice open check");
         return;
     };
