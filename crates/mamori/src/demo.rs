@@ -649,7 +649,7 @@ async fn store_example_network(db: &Db, org_id: i64, ctx: &AuditCtx) -> anyhow::
 /// The start-up message: where to go and whom to log in as.
 pub fn login_help(base_url: &str, password: &str) -> String {
     let mut out = format!(
-        "\nデモ: {ORG_NAME}（{} 名）を読み込みました / demo organisation loaded\n\
+        "\nデモ: {ORG_NAME}（在職 {} 名、退職 1 名）を読み込みました / demo organisation loaded\n\
          ブラウザーで {base_url}/login を開き、次のいずれかでログインしてください。\n\
          パスワード（全員共通）: {password}\n",
         PEOPLE.len()
