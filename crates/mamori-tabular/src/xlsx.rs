@@ -54,7 +54,10 @@ impl MarkupScan {
             joined.as_slice()
         };
         let mut at = 0;
-        while let Some(lt) = data.get(at..).and_then(|d| d.iter().position(|&b| b == b'<')) {
+        while let Some(lt) = data
+            .get(at..)
+            .and_then(|d| d.iter().position(|&b| b == b'<'))
+        {
             let start = at + lt + 1;
             let rest = data.get(start..).unwrap_or_default();
             let Some(end) = rest

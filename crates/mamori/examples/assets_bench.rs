@@ -212,9 +212,8 @@ async fn get(addr: std::net::SocketAddr, path: &str, auth: &Auth) -> anyhow::Res
         Auth::Bearer(token) => format!("Authorization: Bearer {token}"),
         Auth::Cookie(value) => format!("Cookie: mamori_session={value}"),
     };
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{header}\r\nConnection: close\r\n\r\n"
-    );
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{header}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await?;

@@ -34,10 +34,9 @@ use sqlx::AnyConnection;
 
 use super::draft::{AssetDraft, Resolvers};
 use super::{
-    Asset, AssetFilter, AssetInput, INPUT_COLUMNS, INPUT_FIELDS, RuleContext, bind_input,
-    REFRESH_ALL_ABOVE, bool_int, build_where, check_input, id_list, note_context, refresh,
-    review_cutoff, rows,
-    set_holdings_in, settings_in, stored_form, write_update,
+    Asset, AssetFilter, AssetInput, INPUT_COLUMNS, INPUT_FIELDS, REFRESH_ALL_ABOVE, RuleContext,
+    bind_input, bool_int, build_where, check_input, id_list, note_context, refresh, review_cutoff,
+    rows, set_holdings_in, settings_in, stored_form, write_update,
 };
 use crate::audit::{self, NewEntry};
 use crate::import::{self, ImportFile};
@@ -683,7 +682,10 @@ fn start_sheet(first: &[[String; 25]]) -> Result<XlsxStream<Vec<u8>>, ExportErro
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let values = first.iter().filter_map(move |r| r.get(i)).map(String::as_str);
+            let values = first
+                .iter()
+                .filter_map(move |r| r.get(i))
+                .map(String::as_str);
             StreamColumn::shared(c.header, mamori_tabular::fitted_width(c.header, values))
         })
         .collect();
