@@ -11,6 +11,7 @@
 
 pub mod draft;
 pub mod io;
+mod rows;
 
 use std::collections::{HashMap, HashSet};
 
@@ -282,7 +283,69 @@ pub struct AssetInput {
     pub note: String,
 }
 
+/// [`AssetInput::audit_json`] as a typed record, its fields in the order JSON objects keep their
+/// keys (sorted), so it serialises to the very same text without building a JSON tree first.
+#[derive(Serialize)]
+pub(crate) struct AuditFields<'a> {
+    asset_no: &'a str,
+    availability: i64,
+    backup: &'a str,
+    business: &'a str,
+    confidentiality: &'static str,
+    contractor: &'a str,
+    exception_ref: &'a str,
+    integrity: i64,
+    kind: &'static str,
+    last_reviewed: Option<String>,
+    location: &'a str,
+    lockable: bool,
+    manager_id: Option<i64>,
+    medium: &'static str,
+    my_number: bool,
+    name: &'a str,
+    note: &'a str,
+    personal: bool,
+    personal_count: Option<i64>,
+    restrictions: String,
+    retention: &'a str,
+    sensitive: bool,
+    unit_id: i64,
+    users_scope: &'a str,
+    zone: Option<&'static str>,
+}
+
 impl AssetInput {
+    /// The fields [`AssetInput::audit_json`] records, typed.
+    pub(crate) fn audit_fields(&self) -> AuditFields<'_> {
+        AuditFields {
+            asset_no: &self.asset_no,
+            availability: self.classes.availability.number(),
+            backup: &self.backup,
+            business: &self.business,
+            confidentiality: self.classes.confidentiality.code(),
+            contractor: &self.contractor,
+            exception_ref: &self.exception_ref,
+            integrity: self.classes.integrity.number(),
+            kind: self.kind.code(),
+            last_reviewed: self.last_reviewed.map(format_iso),
+            location: &self.location,
+            lockable: self.lockable,
+            manager_id: self.manager_id,
+            medium: self.medium.code(),
+            my_number: self.personal.my_number,
+            name: &self.name,
+            note: &self.note,
+            personal: self.personal.present,
+            personal_count: self.personal.count,
+            restrictions: self.restrictions.to_codes(),
+            retention: &self.retention,
+            sensitive: self.personal.sensitive,
+            unit_id: self.unit_id,
+            users_scope: &self.users_scope,
+            zone: self.zone.map(Zone::code),
+        }
+    }
+
     /// The input as JSON for the audit trail.
     pub fn audit_json(&self) -> Value {
         json!({
@@ -1065,6 +1128,22 @@ impl RuleContext {
         })
     }
 
+    /// A short hash of what the rules read besides the assets, their holdings and take-outs
+    /// (which change only with an asset, and refresh it): the 管理者 in force, the unit tree and
+    /// the exceptions in force.
+    fn fingerprint(&self) -> String {
+        let mut managers: Vec<&(i64, i64)> = self.managers.iter().collect();
+        managers.sort_unstable();
+        let mut parents: Vec<(&i64, &Option<i64>)> = self.parents.iter().collect();
+        parents.sort_unstable();
+        let mut exceptions: Vec<&String> = self.exceptions.iter().collect();
+        exceptions.sort_unstable();
+        // Debug text quotes every string, so the three lists cannot run into each other.
+        let text = format!("managers {managers:?}\nparents {parents:?}\nexceptions {exceptions:?}");
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(text.as_bytes());
+        hex::encode(digest.get(..12).unwrap_or_default())
+    }
+
     fn manager_ok(&self, manager: Option<i64>, unit: i64) -> bool {
         let Some(manager) = manager else {
             return false;
@@ -1243,23 +1322,18 @@ pub async fn refresh(
     let ctx = RuleContext::load(conn, org, ids, today).await?;
     // Read in pages by id, so a whole register is never held in memory at once.
     const PAGE: usize = 5_000;
-    let sql = format!(
-        "SELECT {ASSET_COLUMNS} {ASSET_FROM} WHERE a.org_id = $1 AND a.status = 'active'{filter} \
-         AND a.id > $2 ORDER BY a.id LIMIT {PAGE}"
-    );
+    let filter = format!(" WHERE a.org_id = $1 AND a.status = 'active'{filter}");
     let mut out = HashMap::new();
     // Few distinct findings exist, so changed assets are updated in groups sharing one value.
     let mut changed: HashMap<String, Vec<i64>> = HashMap::new();
-    let mut after = 0;
+    let mut after = rows::After::Start;
     loop {
-        let page: Vec<Asset> = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(org)
-            .bind(after)
-            .fetch_all(&mut *conn)
-            .await?;
+        let page = rows::page(conn, org, &filter, &[], rows::Order::Id, &after, PAGE).await?;
         let full = page.len() == PAGE;
+        if let Some(last) = page.last() {
+            after = rows::Order::Id.after(last);
+        }
         for a in page {
-            after = a.id;
             let (_, findings) = ctx.evaluate(&a, today, settings.review_interval_days);
             let stored = stored_form(&findings);
             if stored != a.findings {
@@ -1284,33 +1358,145 @@ pub async fn refresh(
                 .await?;
         }
     }
+    note_context(conn, org, &ctx).await?;
     Ok(out)
 }
 
-/// Recomputes every asset's stored findings when roles, units or the date have changed since
-/// the last check (the 管理者 rule depends on them). Cheap when nothing changed.
+/// Brings every asset's stored findings up to date when roles, units, persons or the date have
+/// moved since the last check ([`Organisation generation`](crate::org) and today's date, kept in
+/// `organisation.asset_rules_key`). Cheap when nothing changed, and cheap when something changed
+/// that the rules do not look at (a TOTP login, a renamed person, an ordinary new day): the key
+/// also records a fingerprint of what the rules read besides the assets themselves — the
+/// 管理者 in force and their persons' status, the unit tree, the 例外措置 in force — and only
+/// when that moved are assets re-evaluated, and then only those whose findings can differ: the
+/// (管理者, 所管課) groups whose rule A005 outcome changed, and assets citing an exception (A002).
 pub async fn ensure_checked(db: &Db, org: OrgId) -> DbResult<()> {
-    let today = format_iso(mamori_core::calendar::today_jst());
+    let today = mamori_core::calendar::today_jst();
     let row: Option<(i64, String)> =
         sqlx::query_as("SELECT generation, asset_rules_key FROM organisation WHERE id = $1")
             .bind(org.0)
             .fetch_optional(db.pool())
             .await?;
     let (generation, key) = row.ok_or(DbError::NotFound)?;
-    let want = format!("{generation}@{today}");
-    if key == want {
+    let want = format!("{generation}@{}", format_iso(today));
+    let stored = RulesKey::parse(&key);
+    if stored.checked == want {
         return Ok(());
     }
     let mut tx = db.begin_write().await?;
-    refresh(&mut tx, org.0, None).await?;
+    let ctx = RuleContext::load(&mut tx, org.0, Some(&[]), today).await?;
+    let fingerprint = ctx.fingerprint();
+    let started = std::time::Instant::now();
+    if stored.fingerprint != fingerprint {
+        let ids = recheck_candidates(&mut tx, org.0, &ctx).await?;
+        let count = ids.len();
+        if count > REFRESH_ALL_ABOVE {
+            refresh(&mut tx, org.0, None).await?;
+        } else {
+            refresh(&mut tx, org.0, Some(&ids)).await?;
+        }
+        tracing::debug!(assets = count, elapsed = ?started.elapsed(), "asset rules re-checked");
+    }
     // The key records the generation read before the check: a change racing with it leaves
     // the key behind, so the next call checks again.
+    let key = RulesKey {
+        checked: &want,
+        fingerprint: &fingerprint,
+    };
     sqlx::query("UPDATE organisation SET asset_rules_key = $1 WHERE id = $2")
-        .bind(&want)
+        .bind(key.to_string())
         .bind(org.0)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Above this many assets to re-evaluate, the whole organisation is evaluated in one pass instead
+/// of through an id list.
+const REFRESH_ALL_ABOVE: usize = 20_000;
+
+/// `organisation.asset_rules_key`: `<generation>@<date>#<fingerprint>` of the last check.
+struct RulesKey<'a> {
+    checked: &'a str,
+    fingerprint: &'a str,
+}
+
+impl<'a> RulesKey<'a> {
+    fn parse(key: &'a str) -> Self {
+        let (checked, fingerprint) = key.split_once('#').unwrap_or((key, ""));
+        RulesKey {
+            checked,
+            fingerprint,
+        }
+    }
+}
+
+impl std::fmt::Display for RulesKey<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}", self.checked, self.fingerprint)
+    }
+}
+
+/// The active assets whose stored findings may differ under `ctx`: those in a (管理者, 所管課)
+/// group whose stored A005 outcome is not what `ctx` gives, and every asset citing an exception.
+async fn recheck_candidates(
+    conn: &mut AnyConnection,
+    org: i64,
+    ctx: &RuleContext,
+) -> DbResult<Vec<i64>> {
+    let groups: Vec<(Option<i64>, i64, i64)> = sqlx::query_as(
+        "SELECT manager_id, unit_id, \
+         CAST(CASE WHEN findings LIKE '%,A005,%' THEN 1 ELSE 0 END AS BIGINT) AS a005 \
+         FROM asset WHERE org_id = $1 AND status = 'active' GROUP BY manager_id, unit_id, a005",
+    )
+    .bind(org)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut stale: Vec<String> = groups
+        .into_iter()
+        .filter(|(manager, unit, a005)| (*a005 != 0) == ctx.manager_ok(*manager, *unit))
+        .map(|(manager, unit, _)| match manager {
+            Some(m) => format!("(a.manager_id = {m} AND a.unit_id = {unit})"),
+            None => format!("(a.manager_id IS NULL AND a.unit_id = {unit})"),
+        })
+        .collect();
+    stale.sort();
+    stale.dedup();
+    stale.push("a.exception_ref <> ''".to_owned());
+    let mut ids = Vec::new();
+    for chunk in stale.chunks(200) {
+        let sql = format!(
+            "SELECT a.id FROM asset a WHERE a.org_id = $1 AND a.status = 'active' AND ({})",
+            chunk.join(" OR ")
+        );
+        let found: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(org)
+            .fetch_all(&mut *conn)
+            .await?;
+        ids.extend(found);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// After findings were stored under `ctx`: when `ctx` is not the context the organisation's
+/// last check recorded, that record no longer vouches for every asset, so it is dropped and the
+/// next [`ensure_checked`] compares the stored findings again.
+async fn note_context(conn: &mut AnyConnection, org: i64, ctx: &RuleContext) -> DbResult<()> {
+    let key: Option<String> =
+        sqlx::query_scalar("SELECT asset_rules_key FROM organisation WHERE id = $1")
+            .bind(org)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let key = key.unwrap_or_default();
+    if !key.is_empty() && RulesKey::parse(&key).fingerprint != ctx.fingerprint() {
+        sqlx::query("UPDATE organisation SET asset_rules_key = '' WHERE id = $1")
+            .bind(org)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
 }
 
@@ -1525,7 +1711,8 @@ pub async fn list<P: Permission>(
     offset: i64,
     limit: i64,
 ) -> DbResult<(Vec<Asset>, i64)> {
-    let settings = settings(db, cap.org()).await?;
+    let mut conn = db.pool().acquire().await?;
+    let settings = settings_in(&mut conn, cap.org().0).await?;
     let cutoff = review_cutoff(
         mamori_core::calendar::today_jst(),
         settings.review_interval_days,
@@ -1536,49 +1723,23 @@ pub async fn list<P: Permission>(
     let count_sql = format!("SELECT COUNT(*) FROM asset a{}", w.sql);
     let mut cq = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql)).bind(cap.org().0);
     for t in &w.texts {
-        cq = cq.bind(t.clone());
+        cq = cq.bind(t.as_str());
     }
-    let total = cq.fetch_one(db.pool()).await?;
-    let n = w.texts.len() + 1;
+    let total = cq.fetch_one(&mut *conn).await?;
+    // LIMIT and OFFSET are written into the text: SQLite plans a bound LIMIT again every time.
     let sql = format!(
-        "SELECT {ASSET_COLUMNS} {ASSET_FROM}{} ORDER BY {} LIMIT ${} OFFSET ${}",
+        "SELECT {ASSET_COLUMNS} {ASSET_FROM}{} ORDER BY {} LIMIT {} OFFSET {}",
         w.sql,
         sort.order_by(),
-        n + 1,
-        n + 2
+        limit.max(0),
+        offset.max(0)
     );
     let mut q = sqlx::query_as::<_, Asset>(sqlx::AssertSqlSafe(sql)).bind(cap.org().0);
-    for t in w.texts {
-        q = q.bind(t);
+    for t in &w.texts {
+        q = q.bind(t.as_str());
     }
-    let rows = q.bind(limit).bind(offset).fetch_all(db.pool()).await?;
+    let rows = q.fetch_all(&mut *conn).await?;
     Ok((rows, total))
-}
-
-/// Every asset matching `filter` within reach, in 資産番号 order (for exports).
-pub async fn all<P: Permission>(
-    db: &Db,
-    cap: &Capability<P>,
-    tree: &UnitTree,
-    filter: &AssetFilter,
-) -> DbResult<Vec<Asset>> {
-    let settings = settings(db, cap.org()).await?;
-    let cutoff = review_cutoff(
-        mamori_core::calendar::today_jst(),
-        settings.review_interval_days,
-    );
-    let Some(w) = build_where(cap, tree, filter, &cutoff) else {
-        return Ok(Vec::new());
-    };
-    let sql = format!(
-        "SELECT {ASSET_COLUMNS} {ASSET_FROM}{} ORDER BY a.asset_no, a.id",
-        w.sql
-    );
-    let mut q = sqlx::query_as::<_, Asset>(sqlx::AssertSqlSafe(sql)).bind(cap.org().0);
-    for t in w.texts {
-        q = q.bind(t);
-    }
-    Ok(q.fetch_all(db.pool()).await?)
 }
 
 /// Counts for the dashboard and the 要対応 view: per unit, assets breaking rules, overdue, and

@@ -36,6 +36,6 @@ pub use read::{
 pub use schema::{Column, ColumnKind, FoundColumn, fold_header};
 pub use stream::{StreamColumn, StreamError, XlsxStream};
 pub use write::{
-    ExportFormat, ExportTable, write_csv_cp932, write_csv_utf8, write_table, write_xlsx,
-    write_xlsx_book,
+    ExportFormat, ExportTable, fitted_width, write_csv_cp932, write_csv_utf8, write_table,
+    write_xlsx, write_xlsx_book,
 };

@@ -316,16 +316,15 @@ fn build_book(tables: &[ExportTable]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxEr
         let last_col = u16::try_from(table.headers.len().saturating_sub(1)).unwrap_or(u16::MAX);
         for (col, header) in (0u16..).zip(&table.headers) {
             sheet.write_string_with_format(0, col, guard(header), &header_format)?;
-            let width = table
-                .rows
-                .iter()
-                .take(WIDTH_SAMPLE_ROWS)
-                .filter_map(|r| r.get(usize::from(col)))
-                .chain(std::iter::once(header))
-                .map(|v| display_width(v))
-                .max()
-                .unwrap_or(8);
-            sheet.set_column_width(col, (width as f64 + 2.0).clamp(8.0, 60.0))?;
+            let width = fitted_width(
+                header,
+                table
+                    .rows
+                    .iter()
+                    .filter_map(|r| r.get(usize::from(col)))
+                    .map(String::as_str),
+            );
+            sheet.set_column_width(col, width)?;
         }
         for (row_index, row) in (1u32..).zip(&table.rows) {
             for (col, value) in (0u16..).zip(row) {
@@ -341,6 +340,19 @@ fn build_book(tables: &[ExportTable]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxEr
         }
     }
     workbook.save_to_buffer()
+}
+
+/// The width (in characters) an export gives a column: fitted to the header and the first
+/// rows' values, wide characters counting two, between 8 and 60. Streamed exports
+/// ([`crate::XlsxStream`]) size their columns with it too, so both look alike.
+pub fn fitted_width<'a>(header: &'a str, values: impl Iterator<Item = &'a str>) -> f64 {
+    let width = values
+        .take(WIDTH_SAMPLE_ROWS)
+        .chain(std::iter::once(header))
+        .map(display_width)
+        .max()
+        .unwrap_or(8);
+    (width as f64 + 2.0).clamp(8.0, 60.0)
 }
 
 /// A sheet name Excel accepts: at most 31 characters, none of `[]:*?/\`, not empty.

@@ -24,9 +24,89 @@ fn corrupt(reason: impl ToString) -> TabularError {
     })
 }
 
+/// What the worksheets of a checked zip contain besides values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SheetMarkup {
+    /// Some worksheet has a formula element (`<f>`, with or without a namespace prefix).
+    pub(crate) formulas: bool,
+    /// Some worksheet has merged cells (`<mergeCell>`).
+    pub(crate) merged: bool,
+}
+
+/// Looks through inflated worksheet XML for the elements that need a pass of their own:
+/// formulas and merged cells. Element names are read whole (so `<filter>` is not `<f>`) and a
+/// name cut by a buffer boundary is carried over.
+#[derive(Debug, Default)]
+struct MarkupScan {
+    found: SheetMarkup,
+    /// The start of a tag cut off at the end of the last buffer.
+    carry: Vec<u8>,
+}
+
+impl MarkupScan {
+    fn feed(&mut self, buf: &[u8]) {
+        let mut joined;
+        let data = if self.carry.is_empty() {
+            buf
+        } else {
+            joined = std::mem::take(&mut self.carry);
+            joined.extend_from_slice(buf);
+            joined.as_slice()
+        };
+        let mut at = 0;
+        while let Some(lt) = data
+            .get(at..)
+            .and_then(|d| d.iter().position(|&b| b == b'<'))
+        {
+            let start = at + lt + 1;
+            let rest = data.get(start..).unwrap_or_default();
+            let Some(end) = rest
+                .iter()
+                .position(|&b| matches!(b, b' ' | b'>' | b'/' | b'\t' | b'\r' | b'\n'))
+            else {
+                // The name runs past this buffer: look at it again with the next one (a name
+                // longer than any element's is not a tag worth carrying).
+                if rest.len() < 64 {
+                    self.carry = data.get(at + lt..).unwrap_or_default().to_vec();
+                }
+                return;
+            };
+            let name = rest.get(..end).unwrap_or_default();
+            let local = match name.iter().rposition(|&b| b == b':') {
+                Some(colon) => name.get(colon + 1..).unwrap_or_default(),
+                None => name,
+            };
+            match local {
+                b"f" => self.found.formulas = true,
+                b"mergeCell" => self.found.merged = true,
+                _ => {}
+            }
+            at = start + end;
+        }
+    }
+}
+
+/// A writer that scans what passes through it and throws it away.
+struct ScanSink<'a>(Option<&'a mut MarkupScan>);
+
+impl std::io::Write for ScanSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(scan) = self.0.as_deref_mut() {
+            scan.feed(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Checks entry count, declared sizes and compression ratios, then inflates every entry into
-/// nothing with a hard cap, so a header that understates an entry's size cannot get past.
-pub(crate) fn check_zip(bytes: &[u8], limits: &Limits) -> Result<(), TabularError> {
+/// nothing with a hard cap, so a header that understates an entry's size cannot get past. The
+/// worksheets are scanned on the way for formulas and merged cells, so the reader can skip the
+/// passes looking for them when there are none.
+pub(crate) fn check_zip(bytes: &[u8], limits: &Limits) -> Result<SheetMarkup, TabularError> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(corrupt)?;
     if archive.len() > limits.max_zip_entries {
         return Err(TabularError::file(TabularErrorKind::TooManyEntries {
@@ -74,16 +154,21 @@ pub(crate) fn check_zip(bytes: &[u8], limits: &Limits) -> Result<(), TabularErro
     }
     // Pass 2: what the entries really inflate to, never reading past the limit.
     let mut actual_total: u64 = 0;
+    let mut found = SheetMarkup::default();
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(corrupt)?;
         let name = entry.name().map(|n| n.into_owned()).unwrap_or_default();
         let compressed = entry.compressed_size();
         let remaining = max.saturating_sub(actual_total);
+        let mut scan = MarkupScan::default();
+        let sheet = name.starts_with("xl/worksheets/") && name.ends_with(".xml");
         let read = std::io::copy(
             &mut (&mut entry).take(remaining.saturating_add(1)),
-            &mut std::io::sink(),
+            &mut ScanSink(sheet.then_some(&mut scan)),
         )
         .map_err(corrupt)?;
+        found.formulas |= scan.found.formulas;
+        found.merged |= scan.found.merged;
         actual_total = actual_total.saturating_add(read);
         if actual_total > max {
             return Err(too_large(&name, actual_total));
@@ -92,7 +177,7 @@ pub(crate) fn check_zip(bytes: &[u8], limits: &Limits) -> Result<(), TabularErro
             return Err(e);
         }
     }
-    Ok(())
+    Ok(found)
 }
 
 /// Reads one sheet (the first when `sheet` is `None`) into a grid.
@@ -101,7 +186,7 @@ pub(crate) fn read_grid(
     sheet: Option<&str>,
     limits: &Limits,
 ) -> Result<(Grid, String), TabularError> {
-    check_zip(bytes, limits)?;
+    let markup = check_zip(bytes, limits)?;
     let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(corrupt)?;
     let names = workbook.sheet_names();
     let name = match sheet {
@@ -135,16 +220,20 @@ pub(crate) fn read_grid(
     // The sheet is streamed cell by cell into the grid: building calamine's dense ranges of
     // values and of formulas first would hold every cell two or three times over (hundreds of
     // megabytes for 100,000 rows), and the limits are checked as the cells come.
+    // A sheet without formula elements (what exports and most registers are) skips the pass
+    // looking for them.
     let mut formulas = HashMap::new();
-    let mut reader = workbook.worksheet_cells_reader(&name).map_err(corrupt)?;
-    while let Some(cell) = reader.next_formula().map_err(corrupt)? {
-        let formula = cell.get_value();
-        if !formula.is_empty() {
-            let (r, c) = position(&cell);
-            formulas.insert((r + 1, c), formula.clone());
+    if markup.formulas {
+        let mut reader = workbook.worksheet_cells_reader(&name).map_err(corrupt)?;
+        while let Some(cell) = reader.next_formula().map_err(corrupt)? {
+            let formula = cell.get_value();
+            if !formula.is_empty() {
+                let (r, c) = position(&cell);
+                formulas.insert((r + 1, c), formula.clone());
+            }
         }
+        drop(reader);
     }
-    drop(reader);
     let mut rows: Vec<GridRow> = Vec::new();
     let mut reader = workbook.worksheet_cells_reader(&name).map_err(corrupt)?;
     while let Some(cell) = reader.next_cell().map_err(corrupt)? {
@@ -176,9 +265,13 @@ pub(crate) fn read_grid(
         }
     }
     drop(reader);
-    let merged = workbook
-        .merge_cells_by_sheet_name(&name)
-        .map_err(corrupt)?
+    // Likewise merged cells, which calamine finds by reading the whole sheet once more.
+    let merged = if markup.merged {
+        workbook.merge_cells_by_sheet_name(&name).map_err(corrupt)?
+    } else {
+        Vec::new()
+    };
+    let merged = merged
         .iter()
         .map(|d| {
             let to = |v: u32| usize::try_from(v).unwrap_or(usize::MAX);
@@ -236,5 +329,33 @@ fn raw_from_ref(data: &DataRef<'_>) -> Raw {
                 None => Raw::Number(dt.as_f64()),
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn scan(parts: &[&str]) -> SheetMarkup {
+        let mut s = MarkupScan::default();
+        for p in parts {
+            s.feed(p.as_bytes());
+        }
+        s.found
+    }
+
+    #[test]
+    fn formulas_and_merges_are_found_by_whole_element_names() {
+        let values = "<sheetData><row r=\"1\"><c r=\"A1\" t=\"s\"><v>0</v></c></row></sheetData>\
+                      <autoFilter ref=\"A1:B2\"><filterColumn colId=\"0\"><filters/></filterColumn></autoFilter>";
+        assert_eq!(scan(&[values]), SheetMarkup::default());
+        assert!(scan(&["<c r=\"A1\"><f>SUM(A2:A3)</f><v>3</v></c>"]).formulas);
+        assert!(scan(&["<x:c r=\"A1\"><x:f t=\"shared\" si=\"0\"/></x:c>"]).formulas);
+        assert!(scan(&["<mergeCells count=\"1\"><mergeCell ref=\"A1:B1\"/></mergeCells>"]).merged);
+        // A tag cut between two buffers is still read whole.
+        assert!(scan(&["<c r=\"A1\"><", "f>1+1</f></c>"]).formulas);
+        assert!(scan(&["<mergeC", "ell ref=\"A1:B1\"/>"]).merged);
+        assert!(!scan(&["<fi", "lter val=\"x\"/>"]).formulas);
     }
 }

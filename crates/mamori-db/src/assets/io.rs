@@ -18,14 +18,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use mamori_core::asset::{Scheme, Severity};
+use mamori_core::asset::{Finding, Scheme, Severity};
 use mamori_core::calendar::{format_iso, today_jst};
 use mamori_core::permission::{Capability, Reach, can};
 use mamori_core::text;
 use mamori_core::zone::Zone;
 use mamori_tabular::{
-    Column, ExportFormat, ExportTable, Limits, SourceFormat, Table, TabularError, TabularErrorKind,
-    TabularErrors, TextEncoding,
+    Column, ExportFormat, ExportTable, Limits, SourceFormat, StreamColumn, StreamError, Table,
+    TabularError, TabularErrorKind, TabularErrors, TextEncoding, XlsxStream,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -34,9 +34,9 @@ use sqlx::AnyConnection;
 
 use super::draft::{AssetDraft, Resolvers};
 use super::{
-    ASSET_COLUMNS, ASSET_FROM, Asset, AssetFilter, AssetInput, INPUT_COLUMNS, INPUT_FIELDS,
-    RuleContext, bind_input, bool_int, check_input, id_list, refresh, set_holdings_in, settings_in,
-    write_update,
+    Asset, AssetFilter, AssetInput, INPUT_COLUMNS, INPUT_FIELDS, REFRESH_ALL_ABOVE, RuleContext,
+    bind_input, bool_int, build_where, check_input, id_list, note_context, refresh, review_cutoff,
+    rows, set_holdings_in, settings_in, stored_form, write_update,
 };
 use crate::audit::{self, NewEntry};
 use crate::import::{self, ImportFile};
@@ -243,10 +243,6 @@ const AUDIT_BATCH: usize = 2_000;
 
 /// Ids per `IN (…)` list when looking up holders of updated assets.
 const ID_BATCH: usize = 1_000;
-
-/// Above this many assets written, the rules are re-evaluated for the whole organisation in one
-/// pass instead of through an id list.
-const REFRESH_ALL_ABOVE: usize = 20_000;
 
 /// The limits an import file is read with.
 pub fn limits() -> Limits {
@@ -593,24 +589,116 @@ async fn logins(conn: &mut AnyConnection, org: i64) -> Result<HashMap<i64, Strin
     Ok(rows.into_iter().collect())
 }
 
-/// The assets as a table in [`COLUMNS`] order.
-fn export_table(assets: &[Asset], names: &Names<'_>) -> Result<ExportTable, DbError> {
-    let mut table = ExportTable::from_schema("情報資産管理台帳", &COLUMNS);
-    table.rows.reserve(assets.len());
-    for a in assets {
-        let input = a.input().ok_or_else(|| DbError::Corrupt {
-            table: "asset",
-            column: "kind/medium/confidentiality",
-            detail: a.asset_no.clone(),
-        })?;
-        table.push(names.cells(&input).into());
+/// Assets read per page while exporting or planning.
+const PAGE_ROWS: usize = 5_000;
+
+/// The sheet (and table) name of an export.
+const SHEET: &str = "情報資産管理台帳";
+
+/// An asset's row in [`COLUMNS`] order.
+fn row_of(a: &Asset, names: &Names<'_>) -> Result<[String; 25], DbError> {
+    let input = a.input().ok_or_else(|| DbError::Corrupt {
+        table: "asset",
+        column: "kind/medium/confidentiality",
+        detail: a.asset_no.clone(),
+    })?;
+    Ok(names.cells(&input))
+}
+
+/// Where the rows of an export go as they are read: an xlsx workbook written as it grows, or a
+/// table for the CSV writers (which check every cell before writing any).
+enum Sink {
+    /// The workbook, started with the first page (whose values size the columns).
+    Xlsx {
+        stream: Option<XlsxStream<Vec<u8>>>,
+        rows: usize,
+    },
+    /// The table for CSV.
+    Table(ExportTable),
+}
+
+fn xlsx_error(e: StreamError) -> ExportError {
+    ExportError::Cells(TabularErrors::one(TabularError::file(
+        TabularErrorKind::XlsxWrite {
+            reason: e.to_string(),
+        },
+    )))
+}
+
+impl Sink {
+    fn new(format: ExportFormat) -> Sink {
+        match format {
+            ExportFormat::Xlsx => Sink::Xlsx {
+                stream: None,
+                rows: 0,
+            },
+            ExportFormat::CsvUtf8 | ExportFormat::CsvCp932 => {
+                Sink::Table(ExportTable::from_schema(SHEET, &COLUMNS))
+            }
+        }
     }
-    Ok(table)
+
+    fn push(&mut self, page: Vec<[String; 25]>) -> Result<(), ExportError> {
+        match self {
+            Sink::Xlsx { stream, rows } => {
+                let x = match stream {
+                    Some(x) => x,
+                    None => stream.insert(start_sheet(&page)?),
+                };
+                for row in &page {
+                    x.row(row).map_err(xlsx_error)?;
+                }
+                *rows += page.len();
+            }
+            Sink::Table(table) => table.rows.extend(page.into_iter().map(Vec::from)),
+        }
+        Ok(())
+    }
+
+    /// The file and the number of assets in it.
+    fn finish(self, format: ExportFormat) -> Result<(Vec<u8>, usize), ExportError> {
+        match self {
+            Sink::Xlsx { stream, rows } => {
+                let x = match stream {
+                    Some(x) => x,
+                    None => start_sheet(&[])?,
+                };
+                Ok((x.finish().map_err(xlsx_error)?, rows))
+            }
+            Sink::Table(table) => {
+                let bytes =
+                    mamori_tabular::write_table(&table, format).map_err(ExportError::Cells)?;
+                Ok((bytes, table.rows.len()))
+            }
+        }
+    }
+}
+
+/// A workbook with the register's sheet started: the header row bold, frozen and filtered, the
+/// columns as wide as the header and the first rows need; every value in the shared-string
+/// table, as spreadsheet programs write it.
+fn start_sheet(first: &[[String; 25]]) -> Result<XlsxStream<Vec<u8>>, ExportError> {
+    let columns = COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let values = first
+                .iter()
+                .filter_map(move |r| r.get(i))
+                .map(String::as_str);
+            StreamColumn::shared(c.header, mamori_tabular::fitted_width(c.header, values))
+        })
+        .collect();
+    let mut x = XlsxStream::new(Vec::with_capacity(1 << 20));
+    x.sheet(SHEET, columns).map_err(xlsx_error)?;
+    Ok(x)
 }
 
 /// Exports the assets matching `filter` within the capability's reach, in 資産番号 order, and
 /// records an `asset.export` entry (format, encoding, rows, filter). `filter_text` describes the
-/// filter for the audit trail (the query string of the page).
+/// filter for the audit trail (the query string of the page). The register is read page by page
+/// in one snapshot, and an xlsx file is written as the pages come, so neither the whole register
+/// nor every cell of the workbook is held at once.
 pub async fn export(
     db: &Db,
     cap: &Capability<can::ViewAssets>,
@@ -621,18 +709,45 @@ pub async fn export(
     format: ExportFormat,
 ) -> Result<Export, ExportError> {
     let org = cap.org().0;
-    let assets = super::all(db, cap, tree, filter).await?;
-    let mut conn = db.pool().acquire().await?;
+    let mut tx = rows::snapshot(db).await?;
+    let settings = settings_in(&mut tx, org).await?;
     let names = Names {
         tree,
-        logins: logins(&mut conn, org).await?,
-        scheme: settings_in(&mut conn, org).await?.scheme,
+        logins: logins(&mut tx, org).await?,
+        scheme: settings.scheme,
     };
-    drop(conn);
-    let table = export_table(&assets, &names)?;
-    drop(assets);
-    let rows = table.rows.len();
-    let bytes = mamori_tabular::write_table(&table, format).map_err(ExportError::Cells)?;
+    let cutoff = review_cutoff(today_jst(), settings.review_interval_days);
+    let mut sink = Sink::new(format);
+    if let Some(w) = build_where(cap, tree, filter, &cutoff) {
+        let mut after = rows::After::Start;
+        loop {
+            let page = rows::page(
+                &mut tx,
+                org,
+                &w.sql,
+                &w.texts,
+                rows::Order::Number,
+                &after,
+                PAGE_ROWS,
+            )
+            .await?;
+            let full = page.len() == PAGE_ROWS;
+            if let Some(last) = page.last() {
+                after = rows::Order::Number.after(last);
+            }
+            let cells = page
+                .iter()
+                .map(|a| row_of(a, &names))
+                .collect::<Result<Vec<_>, _>>()?;
+            drop(page);
+            sink.push(cells)?;
+            if !full {
+                break;
+            }
+        }
+    }
+    tx.commit().await?;
+    let (bytes, rows) = sink.finish(format)?;
     let (format_word, encoding) = format_words(format);
     let mut entry = ctx.entry("asset.export", "asset_export", format_word);
     entry.org_id = Some(org);
@@ -896,16 +1011,33 @@ pub async fn plan(
 ) -> Result<ImportPlan, ImportError> {
     let org = cap.org().0;
     let started = std::time::Instant::now();
-    let mut conn = db.pool().acquire().await?;
-    let settings = settings_in(&mut conn, org).await?;
-    let people = People::load(&mut conn, org).await?;
-    let sql = format!("SELECT {ASSET_COLUMNS} {ASSET_FROM} WHERE a.org_id = $1");
-    let existing: Vec<Asset> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(org)
-        .fetch_all(&mut *conn)
+    let mut tx = rows::snapshot(db).await?;
+    let settings = settings_in(&mut tx, org).await?;
+    let people = People::load(&mut tx, org).await?;
+    let mut existing: HashMap<String, Asset> = HashMap::new();
+    let mut after = rows::After::Start;
+    loop {
+        let page = rows::page(
+            &mut tx,
+            org,
+            " WHERE a.org_id = $1",
+            &[],
+            rows::Order::Id,
+            &after,
+            PAGE_ROWS,
+        )
         .await?;
-    let rules = RuleContext::load(&mut conn, org, None, today_jst()).await?;
-    drop(conn);
+        let full = page.len() == PAGE_ROWS;
+        if let Some(last) = page.last() {
+            after = rows::Order::Id.after(last);
+        }
+        existing.extend(page.into_iter().map(|a| (a.asset_no.clone(), a)));
+        if !full {
+            break;
+        }
+    }
+    let rules = RuleContext::load(&mut tx, org, None, today_jst()).await?;
+    tx.commit().await?;
     let register = Register {
         org,
         reach: cap.reach().clone(),
@@ -913,10 +1045,7 @@ pub async fn plan(
         review_interval_days: settings.review_interval_days,
         units: Units::new(tree, cap.reach()),
         people,
-        existing: existing
-            .into_iter()
-            .map(|a| (a.asset_no.clone(), a))
-            .collect(),
+        existing,
         rules,
     };
     tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_kib(), "asset import: register loaded");
@@ -1173,10 +1302,15 @@ fn digest(plan: &ImportPlan) -> String {
         )
         .as_bytes(),
     );
+    let mut text = Vec::with_capacity(1024);
     for r in &plan.rows {
         h.update(format!("{}|{:?}|{:?}|{}|", r.row, r.action, r.asset_id, r.version).as_bytes());
         if let Some(input) = &r.input {
-            h.update(input.audit_json().to_string().as_bytes());
+            // The audit JSON's text, written without building its tree.
+            text.clear();
+            if serde_json::to_writer(&mut text, &input.audit_fields()).is_ok() {
+                h.update(&text);
+            }
         }
         h.update(b"\n");
     }
@@ -1257,6 +1391,13 @@ pub async fn apply(
         }
     }
     tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_kib(), "asset import: updates written");
+    // New assets hold nothing and are held by nothing, so their findings follow from their own
+    // fields and what the rules read besides (loaded here, inside the transaction): they are
+    // evaluated before writing and stored with the row, and no new asset is read back.
+    let today = today_jst();
+    let interval = settings_in(&mut tx, org).await?.review_interval_days;
+    let rules = RuleContext::load(&mut tx, org, Some(&[]), today).await?;
+    let mut create_errors: Vec<(usize, Finding)> = Vec::new();
     let now = now_text();
     let (mut inserting, mut auditing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     let mut statement: Option<(usize, String)> = None;
@@ -1276,8 +1417,19 @@ pub async fn apply(
         };
         let t = std::time::Instant::now();
         let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
-        for (_, input) in &chunk {
-            q = bind_input!(q.bind(org), input).bind(&now).bind(&now);
+        for (row, input) in &chunk {
+            let (_, findings) = rules.evaluate(&as_stored(0, org, input), today, interval);
+            let stored = stored_form(&findings);
+            create_errors.extend(
+                findings
+                    .into_iter()
+                    .filter(|f| f.rule.severity == Severity::Error)
+                    .map(|f| (*row, f)),
+            );
+            q = bind_input!(q.bind(org), input)
+                .bind(stored)
+                .bind(&now)
+                .bind(&now);
         }
         // The new ids come back with their 資産番号 (the order of RETURNING rows is not promised).
         let ids: HashMap<String, i64> = q
@@ -1291,7 +1443,7 @@ pub async fn apply(
             .map(|(id, no)| (no, id))
             .collect();
         inserting += t.elapsed();
-        for (row, input) in chunk {
+        for (_, input) in chunk {
             let id = ids
                 .get(&input.asset_no)
                 .copied()
@@ -1301,7 +1453,6 @@ pub async fn apply(
             entry.unit_id = Some(input.unit_id);
             entry.after = Some(input.audit_json());
             entries.push(entry);
-            written.push((id, row));
         }
         let t = std::time::Instant::now();
         flush(&mut tx, &mut entries, AUDIT_BATCH).await?;
@@ -1315,8 +1466,10 @@ pub async fn apply(
     );
     tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_kib(), "asset import: inserts and audit entries written");
 
-    // The rules again, now that the assets are written: for them and for whatever holds the
-    // updated ones (a held asset raises its holder's classes).
+    note_context(&mut tx, org, &rules).await?;
+    drop(rules);
+    // The rules again, now that the assets are written: for the updated ones and whatever holds
+    // them (a held asset raises its holder's classes).
     let mut affected: Vec<i64> = written.iter().map(|(id, _)| *id).collect();
     affected.extend(holders_of(&mut tx, org, &updated_ids).await?);
     affected.sort_unstable();
@@ -1350,6 +1503,20 @@ pub async fn apply(
                 },
             });
         }
+    }
+    for (row, f) in create_errors {
+        problems.push(TabularError {
+            row: Some(row),
+            column: Some(header_of(rule_column(f.rule.id)).to_owned()),
+            cell: None,
+            value: None,
+            kind: TabularErrorKind::Invalid {
+                reason: format!(
+                    "取扱いルール［{}］に違反します: {}（{}）",
+                    f.rule.id, f.rule.message, f.detail
+                ),
+            },
+        });
     }
     if !problems.errors.is_empty() {
         problems.errors.errors.sort_by_key(|e| e.row);
@@ -1394,13 +1561,13 @@ async fn flush(
     Ok(())
 }
 
-/// `INSERT INTO asset (…) VALUES (…), (…)` for `rows` rows: org, the input fields, the time
-/// twice (created and updated).
+/// `INSERT INTO asset (…) VALUES (…), (…)` for `rows` rows: org, the input fields, the stored
+/// findings, the time twice (created and updated).
 fn insert_sql(conn: &AnyConnection, rows: usize) -> String {
     format!(
-        "INSERT INTO asset (org_id, {INPUT_COLUMNS}, created_at, updated_at) VALUES {} \
+        "INSERT INTO asset (org_id, {INPUT_COLUMNS}, findings, created_at, updated_at) VALUES {} \
          RETURNING id, asset_no",
-        values_placeholders(conn, rows, INPUT_FIELDS + 3)
+        values_placeholders(conn, rows, INPUT_FIELDS + 4)
     )
 }
 
@@ -1440,6 +1607,45 @@ mod tests {
         for c in COLUMNS {
             assert!(draft_field(&mut d, c.key).is_some(), "{}", c.key);
         }
+    }
+
+    #[test]
+    fn the_digest_writes_the_audit_json_text() {
+        let input = AssetInput {
+            asset_no: "J-\"1\"".into(),
+            name: "住民記録\n".into(),
+            business: "b".into(),
+            kind: mamori_core::asset::AssetKind::System,
+            unit_id: 3,
+            manager_id: None,
+            medium: mamori_core::asset::Medium::System,
+            location: "書庫".into(),
+            lockable: true,
+            zone: Some(Zone::Lgwan),
+            classes: mamori_core::asset::Classes {
+                confidentiality: mamori_core::asset::Confidentiality::C3B,
+                integrity: mamori_core::asset::Grade::Two,
+                availability: mamori_core::asset::Grade::One,
+            },
+            personal: mamori_core::asset::PersonalData {
+                present: true,
+                count: Some(12),
+                sensitive: false,
+                my_number: true,
+            },
+            users_scope: "u".into(),
+            restrictions: mamori_core::asset::Restrictions::parse("持出禁止・複製禁止").unwrap(),
+            retention: "5年".into(),
+            backup: String::new(),
+            contractor: "c".into(),
+            exception_ref: "E-1".into(),
+            last_reviewed: Some(time::macros::date!(2026 - 04 - 01)),
+            note: "=1".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&input.audit_fields()).unwrap(),
+            input.audit_json().to_string()
+        );
     }
 
     #[test]

@@ -1150,3 +1150,68 @@ async fn the_api_creates_updates_and_disposes_with_versions() {
     assert_eq!(r.json()["asset"]["status"], "disposed");
     assert!(r.json()["findings"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn the_next_list_rechecks_the_managers_rule_after_a_role_ends_or_returns() {
+    let app = TestApp::new().await;
+    let token = app.token("ciso").await;
+    let mut c = app.client();
+    let zaimu = app.person_id("zaimu.kacho").await;
+    let yesterday = mamori_core::calendar::format_iso(
+        mamori_core::calendar::today_jst() - time::Duration::days(1),
+    );
+    let set_role_end = |end: Option<String>| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query(
+                "UPDATE role_assignment SET valid_to = $1 WHERE person_id = $2 AND role = 'security_manager'",
+            )
+            .bind(end)
+            .bind(zaimu)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        }
+    };
+    let a005 = async |c: &mut Client| {
+        let r = c
+            .api(Method::GET, "/api/v1/assets?q=J-SYS-001", &token, None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let listed = r.json()["items"][0]["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == "A005");
+        let stored = column(&app, "J-SYS-001", "findings")
+            .await
+            .unwrap()
+            .contains("A005");
+        assert_eq!(listed, stored);
+        stored
+    };
+    assert!(!a005(&mut c).await, "財務課長 is the 管理者 of 財務課");
+    // The role ends: the next list finds every asset of theirs without a 管理者.
+    set_role_end(Some(yesterday.clone())).await;
+    assert!(a005(&mut c).await);
+    // It returns: the finding goes.
+    set_role_end(None).await;
+    assert!(!a005(&mut c).await);
+    // An asset evaluated while the role was away (an edit) is checked again once it is back,
+    // though nothing the rules read differs from the last check.
+    set_role_end(Some(yesterday)).await;
+    let id = asset_id(&app, "J-SYS-001").await;
+    let mut tx = app.db.begin_write().await.unwrap();
+    mamori_db::assets::refresh(&mut tx, app.org_id, Some(&[id]))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        column(&app, "J-SYS-001", "findings")
+            .await
+            .unwrap()
+            .contains("A005")
+    );
+    set_role_end(None).await;
+    assert!(!a005(&mut c).await);
+}
