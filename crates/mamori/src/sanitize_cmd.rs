@@ -81,8 +81,8 @@ pub fn run(args: SanitizeArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     match args.command {
-        Some(SanitizeCommand::Mail(a)) => run(&a, true),
-        Some(SanitizeCommand::File(a)) => run(&a, false),
+        Some(SanitizeCommand::Mail(a)) => run_args(&a, true),
+        Some(SanitizeCommand::File(a)) => run_args(&a, false),
         Some(SanitizeCommand::Worker) => match mamori_sanitize::isolate::run_worker() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -139,7 +139,7 @@ impl Done {
     }
 }
 
-fn run(a: &RunArgs, mail: bool) -> ExitCode {
+fn run_args(a: &RunArgs, mail: bool) -> ExitCode {
     let policy = match load_policy(a.policy.as_deref()) {
         Ok(p) => p,
         Err(e) => return usage_error(e),
