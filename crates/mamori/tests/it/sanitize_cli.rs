@@ -297,13 +297,25 @@ fn batch_writes_each_message_as_the_single_command_does() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(report(&d.path().join("rep/a.eml.json"))["verdict"], "sanitized");
-        assert_eq!(report(&d.path().join("rep/b.eml.json"))["verdict"], "sanitized");
+        assert_eq!(
+            report(&d.path().join("rep/a.eml.json"))["verdict"],
+            "sanitized"
+        );
+        assert_eq!(
+            report(&d.path().join("rep/b.eml.json"))["verdict"],
+            "sanitized"
+        );
     }
     // The same bytes and report as `mamori sanitize mail IN -o OUT --report FILE`.
     let single = run(
         &[
-            "sanitize", "mail", "a.eml", "-o", "single.eml", "--report", "single.json",
+            "sanitize",
+            "mail",
+            "a.eml",
+            "-o",
+            "single.eml",
+            "--report",
+            "single.json",
         ],
         d.path(),
     );
@@ -394,8 +406,24 @@ fn batch_usage_errors_exit_2() {
         // Missing output directory.
         &["sanitize", "mail", "--out-dir", "nowhere", "a.eml"][..],
         // --report-dir only with --out-dir; -o and --out-dir together.
-        &["sanitize", "mail", "a.eml", "-o", "o.eml", "--report-dir", "out"][..],
-        &["sanitize", "mail", "a.eml", "-o", "o.eml", "--out-dir", "out"][..],
+        &[
+            "sanitize",
+            "mail",
+            "a.eml",
+            "-o",
+            "o.eml",
+            "--report-dir",
+            "out",
+        ][..],
+        &[
+            "sanitize",
+            "mail",
+            "a.eml",
+            "-o",
+            "o.eml",
+            "--out-dir",
+            "out",
+        ][..],
     ] {
         let out = run(args, d.path());
         assert_eq!(out.status.code(), Some(2), "{args:?}");
