@@ -150,6 +150,9 @@ fn run_args(a: &RunArgs, mail: bool) -> ExitCode {
         None => &InProcess,
     };
     match (&a.output, &a.out_dir, a.inputs.as_slice()) {
+        (Some(_), None, [_]) if a.report_dir.is_some() || a.jobs.is_some() => usage_error(
+            "--report-dir と --jobs は --out-dir と一緒に指定してください (usage)".to_owned(),
+        ),
         (Some(output), None, [input]) => {
             let targets = Targets {
                 output: output.clone(),
