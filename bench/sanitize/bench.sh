@@ -11,4 +11,4 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 (cd "$root" && cargo build --release -p mamori >&2)
 rm -rf "$corpus"
 python3 "$here/gen_corpus.py" "$corpus" --count "$count"
-python3 "$here/bench.py" "$target/release/mamori" "$corpus"
+python3 "$here/bench.py" "$target/release/mamori" "$corpus" --repeat "${REPEAT:-1}"

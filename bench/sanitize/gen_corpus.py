@@ -3,8 +3,10 @@
 
 Two sets, deterministic for a given seed:
   mixed/        plain (ISO-2022-JP, Shift_JIS, UTF-8), HTML-only, multipart/alternative and
-                mails with attachments, 2 KB to 2 MB
-  attachments/  attachment-heavy mails (several MB of base64 attachments each)
+                mails with attachments; each whole message (headers and transfer encoding
+                included) is 2 KB to 2 MB, sizes spread log-uniformly
+  attachments/  attachment-heavy mails: a short text and three base64 PDF attachments,
+                1.5 to 2 MB each (so the set stays inside the same 2 KB - 2 MB range)
 
 Usage: gen_corpus.py OUTDIR [--count N] [--seed S]
 """
@@ -30,12 +32,16 @@ def paragraph(rng, n):
 
 
 def body_text(rng, size):
+    """Paragraphs of about `size` UTF-8 bytes (the last one cut at a character boundary)."""
     out = []
     total = 0
     while total < size:
         p = paragraph(rng, rng.randint(2, 6))
+        room = size - total
+        if len(p.encode("utf-8")) > room:
+            p = p.encode("utf-8")[:max(room, 3)].decode("utf-8", errors="ignore")
         out.append(p)
-        total += len(p.encode("utf-8")) + 2
+        total += len(p.encode("utf-8")) + 4
     return "\r\n\r\n".join(out)
 
 
@@ -95,9 +101,9 @@ def attachment(rng, name, size):
             'Content-Disposition: attachment; filename="%s"\r\n\r\n%s\r\n' % (name, b64_lines(data)))
 
 
-def mail(rng, i, kind, size):
-    charset = rng.choice(["iso-2022-jp", "shift_jis", "utf-8"])
-    text = body_text(rng, max(size // 3 if kind == "attach" else size, 600))
+def mail(rng, i, kind, size, charset):
+    """A message whose text (and attachment) budget is `size` bytes before transfer encoding."""
+    text = body_text(rng, max(size // 3 if kind == "attach" else size, 200))
     if kind == "plain":
         return headers(rng, i, charset, "text/plain; charset=%s" % charset).replace(
             "Content-Type: text/plain; charset=%s\r\n" % charset, "") + text_part(text, charset)
@@ -114,6 +120,21 @@ def mail(rng, i, kind, size):
             + "--%s\r\n%s--%s\r\n%s--%s--\r\n" % (b, text_part(text, charset), b, att, b))
 
 
+def sized_mail(seed, i, kind, target):
+    """A message of at most `target` bytes in total (and close to it): the content budget is
+    shrunk until the encoded message fits. Each message has its own random stream, so rebuilding
+    it is deterministic."""
+    budget = target
+    for _ in range(8):
+        rng = random.Random(seed * 1_000_003 + i)
+        charset = rng.choice(["iso-2022-jp", "shift_jis", "utf-8"])
+        m = mail(rng, i, kind, budget, charset)
+        if len(m) <= target:
+            return m
+        budget = max(int(budget * target / len(m) * 0.99), 1)
+    return m
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -127,13 +148,15 @@ def main():
     os.makedirs(heavy, exist_ok=True)
     kinds = ["plain", "html", "alt", "attach"]
     for i in range(a.count):
-        # Sizes spread log-uniformly from 2 KB to 2 MB.
+        # Whole-message sizes spread log-uniformly from 2 KB to 2 MB.
         size = int(2048 * (1024 ** rng.random()))
         with open(os.path.join(mixed, "m%04d.eml" % i), "w", encoding="ascii", newline="") as f:
-            f.write(mail(rng, i, kinds[i % 4], size))
+            f.write(sized_mail(a.seed, i, kinds[i % 4], size))
     for i in range(max(a.count // 10, 5)):
         b = "=_h%d" % i
-        parts = "".join("--%s\r\n%s" % (b, attachment(rng, "big-%d-%d.pdf" % (i, j), 1_500_000))
+        # Three attachments of 360-480 KB: 1.5-2 MB per message once base64-encoded.
+        parts = "".join("--%s\r\n%s" % (b, attachment(rng, "big-%d-%d.pdf" % (i, j),
+                                                        rng.randint(360_000, 480_000)))
                         for j in range(3))
         body = text_part(body_text(rng, 3000), "utf-8")
         with open(os.path.join(heavy, "h%03d.eml" % i), "w", encoding="ascii", newline="") as f:

@@ -150,7 +150,14 @@ pub fn decode(bytes: &[u8], label: Option<&str>) -> Decoded {
 /// True when decoded text still shows signs of a wrong decode: replacement characters or raw
 /// ISO-2022-JP escape sequences.
 pub fn has_mojibake_signs(text: &str) -> bool {
-    text.contains('\u{fffd}') || text.contains("\u{1b}$B") || text.contains("\u{1b}(B")
+    // One pass over the bytes: U+FFFD is EF BF BD in UTF-8, the escapes start with ESC (1B).
+    let bytes = text.as_bytes();
+    memchr::memchr2_iter(0x1b, 0xef, bytes).any(|at| {
+        matches!(
+            bytes.get(at..at + 3),
+            Some([0xef, 0xbf, 0xbd] | [0x1b, b'$', b'B'] | [0x1b, b'(', b'B'])
+        )
+    })
 }
 
 /// Rewrites vendor charset labels in a raw message (in `charset=` parameters, RFC 2047
@@ -162,10 +169,7 @@ pub fn alias_labels_in_message(raw: &[u8]) -> Option<Vec<u8>> {
     let mut copied = 0usize;
     let mut pos = 0usize;
     // Every label follows an '=' (`charset=`, `=?`, `*=`), so only '=' bytes are looked at.
-    while let Some(off) = raw
-        .get(pos..)
-        .and_then(|r| r.iter().position(|b| *b == b'='))
-    {
+    while let Some(off) = raw.get(pos..).and_then(|r| memchr::memchr(b'=', r)) {
         let eq = pos + off;
         pos = eq + 1;
         let Some((start, end)) = label_after(raw, eq) else {
@@ -243,6 +247,15 @@ mod tests {
         let d = decode(&sjis, Some("utf-8"));
         assert!(d.guessed);
         assert!(d.text.contains("住民の皆様"));
+    }
+
+    #[test]
+    fn mojibake_signs() {
+        assert!(has_mojibake_signs("abc\u{fffd}"));
+        assert!(has_mojibake_signs("x\u{1b}$Bdef"));
+        assert!(has_mojibake_signs("\u{1b}(B"));
+        assert!(!has_mojibake_signs("峡南広域行政組合\u{1b}(J ok \u{ffef}"));
+        assert!(!has_mojibake_signs("\u{1b}$"));
     }
 
     #[test]

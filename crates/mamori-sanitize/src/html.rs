@@ -61,7 +61,7 @@ struct State {
 
 impl State {
     fn push_text(&mut self, raw: &str) {
-        let decoded = decode_entities(raw);
+        let decoded = decode_entities_cow(raw);
         if self.pre > 0 {
             for c in decoded.chars() {
                 self.out.push(if c == '\r' { '\n' } else { c });
@@ -69,18 +69,43 @@ impl State {
             self.at_line_start = self.out.ends_with('\n');
             return;
         }
-        for c in decoded.chars() {
+        let mut rest: &str = &decoded;
+        while !rest.is_empty() {
+            // Runs without whitespace are copied whole. Whitespace is ASCII or starts with one of
+            // the lead bytes C2 (U+0085, U+00A0), E1 (U+1680) or E2 (U+2000…U+205F); a run ends
+            // before such a byte, which is always a character boundary.
+            let run = rest
+                .bytes()
+                .position(|b| matches!(b, b'\t'..=b'\r' | b' ' | 0xc2 | 0xe1 | 0xe2))
+                .unwrap_or(rest.len());
+            if let (Some(chunk), Some(tail)) = (rest.get(..run), rest.get(run..))
+                && !chunk.is_empty()
+            {
+                self.push_word(chunk);
+                rest = tail;
+            }
+            let mut chars = rest.chars();
+            let Some(c) = chars.next() else {
+                break;
+            };
+            rest = chars.as_str();
             if c.is_whitespace() && c != '\u{3000}' {
                 self.pending_space = true;
             } else {
-                if self.pending_space && !self.at_line_start && !self.out.is_empty() {
-                    self.out.push(' ');
-                }
-                self.out.push(c);
-                self.pending_space = false;
-                self.at_line_start = false;
+                let mut buf = [0u8; 4];
+                self.push_word(c.encode_utf8(&mut buf));
             }
         }
+    }
+
+    /// Appends text without whitespace, preceded by one space when whitespace came before it.
+    fn push_word(&mut self, word: &str) {
+        if self.pending_space && !self.at_line_start && !self.out.is_empty() {
+            self.out.push(' ');
+        }
+        self.out.push_str(word);
+        self.pending_space = false;
+        self.at_line_start = false;
     }
 
     fn flush_text(&mut self) {
@@ -427,8 +452,13 @@ fn find_ci(hay: &str, needle: &str) -> Option<usize> {
 
 /// Decodes numeric character references and the named entities found in mail.
 pub fn decode_entities(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_owned();
+    decode_entities_cow(s).into_owned()
+}
+
+/// [`decode_entities`] without a copy when there is nothing to decode.
+fn decode_entities_cow(s: &str) -> std::borrow::Cow<'_, str> {
+    if memchr::memchr(b'&', s.as_bytes()).is_none() {
+        return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
@@ -457,7 +487,7 @@ pub fn decode_entities(s: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 fn entity(name: &str) -> Option<char> {

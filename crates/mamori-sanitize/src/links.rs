@@ -259,41 +259,38 @@ pub fn defang_text(text: &str) -> (String, Vec<String>) {
 }
 
 /// Start of the first URL in `s`: a `http://`, `https://` or `ftp://` scheme, or a bare `www.`.
-/// Each search runs forward from the last match, so scanning a whole text stays linear.
+/// Each search runs forward from the last match, so scanning a whole text stays linear; the
+/// searches are memchr/memmem scans over bytes, which matters on megabyte bodies.
 fn find_url_start(s: &str) -> Option<usize> {
-    let scheme = {
-        let mut off = 0;
-        let mut found = None;
-        while let Some(p) = s.get(off..).and_then(|r| r.find("://")) {
-            let abs = off + p;
-            let before = s.get(..abs).unwrap_or_default();
-            let start = before
-                .rfind(|c: char| !c.is_ascii_alphabetic())
-                .map_or(0, |i| i + 1);
-            let name = before.get(start..).unwrap_or_default();
-            if ["http", "https", "ftp"]
-                .iter()
-                .any(|k| name.eq_ignore_ascii_case(k))
-            {
-                found = Some(start);
-                break;
-            }
-            off = abs + 3;
-        }
-        found
-    };
-    let limit = scheme.unwrap_or(s.len());
-    let head = s.get(..limit).unwrap_or(s);
-    let www = ["www.", "WWW."]
-        .iter()
-        .filter_map(|p| head.find(p))
-        .filter(|&i| {
-            // A bare host only when not glued to a preceding word (`awww.` is not a URL).
-            s.get(..i)
-                .and_then(|b| b.chars().next_back())
-                .is_none_or(|c| !c.is_alphanumeric() && c != '.' && c != '/')
+    let bytes = s.as_bytes();
+    // A scheme name is the run of ASCII letters right before `://`; only these three count.
+    let scheme = memchr::memmem::find_iter(bytes, b"://").find_map(|abs| {
+        ["https", "http", "ftp"].iter().find_map(|k| {
+            let start = abs.checked_sub(k.len())?;
+            let name = bytes.get(start..abs)?;
+            // The byte before the name must not be a letter (a multi-byte character ends in a
+            // byte >= 0x80, so a name glued to Japanese text still starts a URL).
+            let glued = start
+                .checked_sub(1)
+                .and_then(|p| bytes.get(p))
+                .is_some_and(u8::is_ascii_alphabetic);
+            (name.eq_ignore_ascii_case(k.as_bytes()) && !glued).then_some(start)
         })
-        .min();
+    });
+    let head = bytes.get(..scheme.unwrap_or(bytes.len())).unwrap_or(bytes);
+    // A bare host only when not glued to a preceding ASCII word or path (`awww.` is not a URL);
+    // each glued occurrence is skipped and the search goes on.
+    let bare = |pat: &[u8]| {
+        memchr::memmem::find_iter(head, pat).find(|&i| {
+            i.checked_sub(1)
+                .and_then(|p| bytes.get(p))
+                .is_none_or(|&c| !c.is_ascii_alphanumeric() && c != b'.' && c != b'/')
+        })
+    };
+    let www = match (bare(b"www."), bare(b"WWW.")) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     match (scheme, www) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -318,6 +315,18 @@ mod tests {
             "詳細は hxxps://www[.]city[.]example[.]lg[.]jp/x?y=1 をご覧ください。"
         );
         assert_eq!(urls.len(), 1);
+        // Glued to Japanese text, after a glued look-alike, upper case: all still found.
+        let (t, urls) = defang_text(
+            "詳細はhttps://evil.example/a、awww.x と www.evil.example とHTTP://b.example",
+        );
+        assert_eq!(
+            t,
+            "詳細はhxxps://evil[.]example/a、awww.x と www[.]evil[.]example とhxxp://b[.]example"
+        );
+        assert_eq!(urls.len(), 3);
+        let (t, urls) = defang_text("see www.a.example/x and xhttp://no and 峡南www.b.example");
+        assert_eq!(urls, ["www.a.example/x", "www.b.example"]);
+        assert!(t.contains("xhttp://no"), "{t}");
     }
 
     #[test]

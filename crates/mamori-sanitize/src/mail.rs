@@ -884,17 +884,19 @@ fn raw_header(message: &Message<'_>, name: HeaderName<'_>) -> Option<String> {
         .map(|v| printable_ascii(&v.replace(['\r', '\n'], " "), 4000))
 }
 
-fn wrap_base64(bytes: &[u8]) -> String {
-    let b = base64::engine::general_purpose::STANDARD.encode(bytes);
-    let mut out = String::with_capacity(b.len() + b.len() / 76 * 2 + 2);
-    let mut rest = b.as_str();
-    while !rest.is_empty() {
-        let (line, r) = rest.split_at(rest.len().min(76));
-        out.push_str(line);
-        out.push_str("\r\n");
-        rest = r;
+/// Appends `bytes` base64-encoded in lines of 76 characters, each ended by CRLF, in one pass
+/// straight into `out` (no intermediate string).
+fn push_base64_lines(out: &mut Vec<u8>, bytes: &[u8]) {
+    const LINE_BYTES: usize = 57; // 57 bytes encode to exactly 76 characters
+    let engine = base64::engine::general_purpose::STANDARD;
+    out.reserve(bytes.len().div_ceil(LINE_BYTES) * 78);
+    let mut line = [0u8; 80];
+    for chunk in bytes.chunks(LINE_BYTES) {
+        if let Ok(n) = engine.encode_slice(chunk, &mut line) {
+            out.extend_from_slice(line.get(..n).unwrap_or_default());
+            out.extend_from_slice(b"\r\n");
+        }
     }
-    out
 }
 
 /// RFC 2231 `filename*=UTF-8''…` parameter for a non-ASCII name.
@@ -916,7 +918,7 @@ fn filename_param(name: &str) -> String {
 fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) -> Option<Vec<u8>> {
     let cs = work.policy.mail.output_charset;
     // Notice at the top: every flag, so the reader sees them before the text.
-    let mut text = String::new();
+    let mut text = String::with_capacity(body.len() + 4096);
     text.push_str(
         "【無害化通知】このメールはインターネットから届いたため、テキスト形式に変換しました。\n",
     );
@@ -1037,14 +1039,14 @@ fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) 
     if work.reattached.is_empty() {
         out.extend_from_slice(text_part_headers.as_bytes());
         out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(wrap_base64(&body_bytes).as_bytes());
+        push_base64_lines(&mut out, &body_bytes);
     } else {
         let boundary = format!("=_mamori_{}", sha256_hex(raw).get(..24).unwrap_or("0"));
         out.extend_from_slice(
             format!("Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n").as_bytes(),
         );
         out.extend_from_slice(format!("--{boundary}\r\n{text_part_headers}\r\n").as_bytes());
-        out.extend_from_slice(wrap_base64(&body_bytes).as_bytes());
+        push_base64_lines(&mut out, &body_bytes);
         for a in &work.reattached {
             out.extend_from_slice(
                 format!(
@@ -1053,7 +1055,7 @@ fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) 
                 )
                 .as_bytes(),
             );
-            out.extend_from_slice(wrap_base64(&a.data).as_bytes());
+            push_base64_lines(&mut out, &a.data);
         }
         out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     }
@@ -1079,22 +1081,32 @@ fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) 
     Some(out)
 }
 
+/// Appends `text` to `out` with every line end as CRLF (bare CR and bare LF alike). Runs between
+/// line ends are copied whole; only the CR and LF bytes are looked at.
+fn push_crlf(out: &mut String, text: &str) {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    while let Some(off) = bytes
+        .get(start..)
+        .and_then(|rest| memchr::memchr2(b'\r', b'\n', rest))
+    {
+        let at = start + off;
+        // CR and LF are ASCII, so these cuts are on character boundaries.
+        out.push_str(text.get(start..at).unwrap_or_default());
+        out.push_str("\r\n");
+        start = if bytes.get(at) == Some(&b'\r') && bytes.get(at + 1) == Some(&b'\n') {
+            at + 2
+        } else {
+            at + 1
+        };
+    }
+    out.push_str(text.get(start..).unwrap_or_default());
+}
+
 /// Line ends as CRLF in one pass (bare CR and bare LF alike).
 fn crlf(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 32);
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' => {
-                if chars.peek() == Some(&'\n') {
-                    chars.next();
-                }
-                out.push_str("\r\n");
-            }
-            '\n' => out.push_str("\r\n"),
-            c => out.push(c),
-        }
-    }
+    push_crlf(&mut out, text);
     out
 }
 

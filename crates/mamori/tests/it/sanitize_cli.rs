@@ -252,3 +252,185 @@ fn malformed_mail_is_blocked_with_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(report(&d.path().join("r.json"))["verdict"], "blocked");
 }
+
+const PLAIN_MAIL: &str = "From: a@example.com\r\nTo: b@example.lg.jp\r\nSubject: test\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n詳細は https://www.example.lg.jp/ をご覧ください。\r\n";
+
+fn no_temp_files_left(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn batch_writes_each_message_as_the_single_command_does() {
+    let d = tmp();
+    write(d.path(), "a.eml", PLAIN_MAIL.as_bytes());
+    write(
+        d.path(),
+        "b.eml",
+        PLAIN_MAIL.replace("test", "second").as_bytes(),
+    );
+    std::fs::create_dir(d.path().join("out")).unwrap();
+    std::fs::create_dir(d.path().join("rep")).unwrap();
+    for jobs in ["1", "2"] {
+        let out = run(
+            &[
+                "sanitize",
+                "mail",
+                "--out-dir",
+                "out",
+                "--report-dir",
+                "rep",
+                "--jobs",
+                jobs,
+                "a.eml",
+                "b.eml",
+            ],
+            d.path(),
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            report(&d.path().join("rep/a.eml.json"))["verdict"],
+            "sanitized"
+        );
+        assert_eq!(
+            report(&d.path().join("rep/b.eml.json"))["verdict"],
+            "sanitized"
+        );
+    }
+    // The same bytes and report as `mamori sanitize mail IN -o OUT --report FILE`.
+    let single = run(
+        &[
+            "sanitize",
+            "mail",
+            "a.eml",
+            "-o",
+            "single.eml",
+            "--report",
+            "single.json",
+        ],
+        d.path(),
+    );
+    assert_eq!(single.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read(d.path().join("out/a.eml")).unwrap(),
+        std::fs::read(d.path().join("single.eml")).unwrap()
+    );
+    assert_eq!(
+        report(&d.path().join("rep/a.eml.json")),
+        report(&d.path().join("single.json"))
+    );
+    no_temp_files_left(&d.path().join("out"));
+    no_temp_files_left(&d.path().join("rep"));
+    no_temp_files_left(d.path());
+}
+
+#[test]
+fn batch_blocked_message_is_not_written_and_exits_1() {
+    let d = tmp();
+    write(d.path(), "good.eml", PLAIN_MAIL.as_bytes());
+    write(d.path(), "empty.eml", b"");
+    std::fs::create_dir(d.path().join("out")).unwrap();
+    let out = run(
+        &[
+            "sanitize",
+            "mail",
+            "--out-dir",
+            "out",
+            "--report-dir",
+            "out",
+            "empty.eml",
+            "good.eml",
+        ],
+        d.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(d.path().join("out/good.eml").exists());
+    assert!(!d.path().join("out/empty.eml").exists());
+    assert_eq!(
+        report(&d.path().join("out/empty.eml.json"))["verdict"],
+        "blocked"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("empty.eml: 遮断") && stderr.contains("good.eml: "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn batch_bad_input_does_not_stop_the_others_and_exits_2() {
+    let d = tmp();
+    write(d.path(), "good.eml", PLAIN_MAIL.as_bytes());
+    write(d.path(), "empty.eml", b"");
+    std::fs::create_dir(d.path().join("out")).unwrap();
+    let out = run(
+        &[
+            "sanitize",
+            "mail",
+            "--out-dir",
+            "out",
+            "missing.eml",
+            "empty.eml",
+            "good.eml",
+        ],
+        d.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(d.path().join("out/good.eml").exists());
+    assert!(!d.path().join("out/empty.eml").exists());
+    assert!(!d.path().join("out/missing.eml").exists());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("io.read"));
+}
+
+#[test]
+fn batch_usage_errors_exit_2() {
+    let d = tmp();
+    write(d.path(), "a.eml", PLAIN_MAIL.as_bytes());
+    std::fs::create_dir(d.path().join("out")).unwrap();
+    for args in [
+        // -o takes exactly one input.
+        &["sanitize", "mail", "a.eml", "a.eml", "-o", "o.eml"][..],
+        // The same file name twice would overwrite one output with the other.
+        &["sanitize", "mail", "--out-dir", "out", "a.eml", "a.eml"][..],
+        // Output over the input itself.
+        &["sanitize", "mail", "--out-dir", ".", "a.eml"][..],
+        // Missing output directory.
+        &["sanitize", "mail", "--out-dir", "nowhere", "a.eml"][..],
+        // --report-dir only with --out-dir; -o and --out-dir together.
+        &[
+            "sanitize",
+            "mail",
+            "a.eml",
+            "-o",
+            "o.eml",
+            "--report-dir",
+            "out",
+        ][..],
+        &[
+            "sanitize",
+            "mail",
+            "a.eml",
+            "-o",
+            "o.eml",
+            "--out-dir",
+            "out",
+        ][..],
+    ] {
+        let out = run(args, d.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    assert_eq!(
+        std::fs::read(d.path().join("a.eml")).unwrap(),
+        PLAIN_MAIL.as_bytes()
+    );
+    assert!(!d.path().join("o.eml").exists());
+}
