@@ -608,9 +608,10 @@ fn row_of(a: &Asset, names: &Names<'_>) -> Result<[String; 25], DbError> {
 /// Where the rows of an export go as they are read: an xlsx workbook written as it grows, or a
 /// table for the CSV writers (which check every cell before writing any).
 enum Sink {
-    /// The workbook, started with the first page (whose values size the columns).
+    /// The workbook, started with the first page (whose values size the columns); boxed, as
+    /// the writer's buffers are large beside the table's handle.
     Xlsx {
-        stream: Option<XlsxStream<Vec<u8>>>,
+        stream: Option<Box<XlsxStream<Vec<u8>>>>,
         rows: usize,
     },
     /// The table for CSV.
@@ -643,7 +644,7 @@ impl Sink {
             Sink::Xlsx { stream, rows } => {
                 let x = match stream {
                     Some(x) => x,
-                    None => stream.insert(start_sheet(&page)?),
+                    None => stream.insert(Box::new(start_sheet(&page)?)),
                 };
                 for row in &page {
                     x.row(row).map_err(xlsx_error)?;
@@ -660,7 +661,7 @@ impl Sink {
         match self {
             Sink::Xlsx { stream, rows } => {
                 let x = match stream {
-                    Some(x) => x,
+                    Some(x) => *x,
                     None => start_sheet(&[])?,
                 };
                 Ok((x.finish().map_err(xlsx_error)?, rows))
