@@ -1326,13 +1326,8 @@ pub async fn refresh(
     let mut out = HashMap::new();
     // Few distinct findings exist, so changed assets are updated in groups sharing one value.
     let mut changed: HashMap<String, Vec<i64>> = HashMap::new();
-    let mut after = rows::After::Start;
-    loop {
-        let page = rows::page(conn, org, &filter, &[], rows::Order::Id, &after, PAGE).await?;
-        let full = page.len() == PAGE;
-        if let Some(last) = page.last() {
-            after = rows::Order::Id.after(last);
-        }
+    let mut pages = rows::Pages::new(org, &filter, &[], rows::Order::Id, PAGE);
+    while let Some(page) = pages.next(conn).await? {
         for a in page {
             let (_, findings) = ctx.evaluate(&a, today, settings.review_interval_days);
             let stored = stored_form(&findings);
@@ -1340,9 +1335,6 @@ pub async fn refresh(
                 changed.entry(stored).or_default().push(a.id);
             }
             out.insert(a.id, findings);
-        }
-        if !full {
-            break;
         }
     }
     for (stored, ids) in changed {

@@ -411,77 +411,37 @@ pub async fn verify(db: &Db) -> DbResult<Verification> {
     })
 }
 
-/// Reads fields written as `<byte length>:<value>` or `-` (NULL).
-struct Packed<'a> {
-    rest: &'a str,
-}
-
-impl<'a> Packed<'a> {
-    /// The next field: `Some(None)` for NULL, `None` when the text is malformed.
-    fn next(&mut self) -> Option<Option<&'a str>> {
-        if let Some(r) = self.rest.strip_prefix('-') {
-            self.rest = r;
-            return Some(None);
-        }
-        let (len, r) = self.rest.split_once(':')?;
-        let len: usize = len.parse().ok()?;
-        let value = r.get(..len)?;
-        self.rest = r.get(len..)?;
-        Some(Some(value))
-    }
-}
-
 /// `limit` entries from `from` on, as one text from SQLite: each field written as
 /// `<byte length>:<value>` (`-` for NULL), fields and entries back to back in order.
 async fn packed_page(db: &Db, from: i64, limit: i64) -> DbResult<Vec<Entry>> {
-    let field = |c: &str| {
-        format!("(CASE WHEN {c} IS NULL THEN '-' ELSE length(CAST({c} AS BLOB)) || ':' || {c} END)")
-    };
-    let record: Vec<String> = COLUMNS.split(',').map(|c| field(c.trim())).collect();
     let sql = format!(
         "SELECT group_concat(r, '' ORDER BY seq) FROM (SELECT seq, {} AS r FROM audit_entry \
          WHERE seq >= {from} ORDER BY seq LIMIT {limit})",
-        record.join(" || ")
+        crate::packed::sqlite_record(COLUMNS)
     );
     let packed: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .fetch_one(db.pool())
         .await?;
-    let corrupt = |detail: &str| crate::DbError::Corrupt {
-        table: "audit_entry",
-        column: "*",
-        detail: detail.to_owned(),
-    };
     let packed = packed.unwrap_or_default();
-    let mut cur = Packed {
-        rest: packed.as_str(),
-    };
+    let mut f = crate::packed::Fields::new(&packed, "audit_entry");
     let mut out = Vec::with_capacity(usize::try_from(limit).unwrap_or(0));
-    let int = |v: Option<&str>| -> Result<Option<i64>, crate::DbError> {
-        v.map(|x| x.parse::<i64>().map_err(|_| corrupt("number")))
-            .transpose()
-    };
-    let text = |v: Option<&str>| v.map(str::to_owned);
-    while !cur.rest.is_empty() {
-        let Some(seq) = int(cur.next().ok_or_else(|| corrupt("field"))?)? else {
-            return Err(corrupt("seq"));
-        };
-        let mut field = || cur.next().ok_or_else(|| corrupt("field"));
+    while !f.is_empty() {
         out.push(Entry {
-            seq,
-            hash_version: int(field()?)?.unwrap_or_default(),
-            at: text(field()?).unwrap_or_default(),
-            org_id: int(field()?)?,
-            actor_id: int(field()?)?,
-            actor: text(field()?).unwrap_or_default(),
-            unit_id: int(field()?)?,
-            action: text(field()?).unwrap_or_default(),
-            object_type: text(field()?).unwrap_or_default(),
-            object_id: text(field()?),
-            before_json: text(field()?),
-            after_json: text(field()?),
-            request_id: text(field()?),
-            prev_hash: text(field()?).unwrap_or_default(),
-            hash: text(field()?).unwrap_or_default(),
+            seq: f.int()?,
+            hash_version: f.int()?,
+            at: f.text()?,
+            org_id: f.opt_int()?,
+            actor_id: f.opt_int()?,
+            actor: f.text()?,
+            unit_id: f.opt_int()?,
+            action: f.text()?,
+            object_type: f.text()?,
+            object_id: f.opt_text()?,
+            before_json: f.opt_text()?,
+            after_json: f.opt_text()?,
+            request_id: f.opt_text()?,
+            prev_hash: f.text()?,
+            hash: f.text()?,
         });
     }
     Ok(out)
@@ -652,23 +612,6 @@ pub(crate) fn escape_like(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn packed_fields_read_back_exactly() {
-        // Byte lengths, so Japanese text, colons and dashes inside values are read whole.
-        let text = "2:12-0:7:監査:3:-x3a:b";
-        let mut p = Packed { rest: text };
-        assert_eq!(p.next(), Some(Some("12")));
-        assert_eq!(p.next(), Some(None));
-        assert_eq!(p.next(), Some(Some("")));
-        assert_eq!(p.next(), Some(Some("監査:")));
-        assert_eq!(p.next(), Some(Some("-x3")));
-        assert_eq!(p.next(), None, "a length that is not a number");
-        let mut short = Packed { rest: "9:abc" };
-        assert_eq!(short.next(), None, "a value shorter than its length");
-        let mut split = Packed { rest: "1:監" };
-        assert_eq!(split.next(), None, "a length that cuts a character");
-    }
 
     fn sample() -> Entry {
         Entry {

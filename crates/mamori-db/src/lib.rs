@@ -18,6 +18,7 @@ pub mod mail;
 pub mod migrate;
 pub mod network;
 pub mod org;
+mod packed;
 pub mod policy;
 pub mod roster;
 pub mod tasks;

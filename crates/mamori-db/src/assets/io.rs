@@ -720,31 +720,14 @@ pub async fn export(
     let cutoff = review_cutoff(today_jst(), settings.review_interval_days);
     let mut sink = Sink::new(format);
     if let Some(w) = build_where(cap, tree, filter, &cutoff) {
-        let mut after = rows::After::Start;
-        loop {
-            let page = rows::page(
-                &mut tx,
-                org,
-                &w.sql,
-                &w.texts,
-                rows::Order::Number,
-                &after,
-                PAGE_ROWS,
-            )
-            .await?;
-            let full = page.len() == PAGE_ROWS;
-            if let Some(last) = page.last() {
-                after = rows::Order::Number.after(last);
-            }
+        let mut pages = rows::Pages::new(org, &w.sql, &w.texts, rows::Order::Number, PAGE_ROWS);
+        while let Some(page) = pages.next(&mut tx).await? {
             let cells = page
                 .iter()
                 .map(|a| row_of(a, &names))
                 .collect::<Result<Vec<_>, _>>()?;
             drop(page);
             sink.push(cells)?;
-            if !full {
-                break;
-            }
         }
     }
     tx.commit().await?;
@@ -1016,26 +999,9 @@ pub async fn plan(
     let settings = settings_in(&mut tx, org).await?;
     let people = People::load(&mut tx, org).await?;
     let mut existing: HashMap<String, Asset> = HashMap::new();
-    let mut after = rows::After::Start;
-    loop {
-        let page = rows::page(
-            &mut tx,
-            org,
-            " WHERE a.org_id = $1",
-            &[],
-            rows::Order::Id,
-            &after,
-            PAGE_ROWS,
-        )
-        .await?;
-        let full = page.len() == PAGE_ROWS;
-        if let Some(last) = page.last() {
-            after = rows::Order::Id.after(last);
-        }
+    let mut pages = rows::Pages::new(org, " WHERE a.org_id = $1", &[], rows::Order::Id, PAGE_ROWS);
+    while let Some(page) = pages.next(&mut tx).await? {
         existing.extend(page.into_iter().map(|a| (a.asset_no.clone(), a)));
-        if !full {
-            break;
-        }
     }
     let rules = RuleContext::load(&mut tx, org, None, today_jst()).await?;
     tx.commit().await?;

@@ -2,15 +2,14 @@
 //! check — in pages ordered by one unique column (`a.id` or `a.asset_no`), so a register of any
 //! size is never held twice.
 //!
-//! sqlx hands SQLite rows over from its worker thread one by one, which costs more than the
-//! query itself on 100,000 assets; there each page comes back as one text instead, every field
-//! written as `<byte length>:<value>` (`-` for NULL) in [`ASSET_COLUMNS`] order and the rows
-//! back to back. PostgreSQL sends rows in bulk and is read as usual.
+//! On SQLite each page comes back as one packed text (`crate::packed`) in [`ASSET_COLUMNS`]
+//! order; PostgreSQL sends rows in bulk and is read as usual.
 
 use sqlx::AnyConnection;
 
 use super::{ASSET_COLUMNS, ASSET_FROM, Asset};
-use crate::{Backend, Db, DbError, DbResult, Tx};
+use crate::packed::Fields;
+use crate::{Backend, Db, DbResult, Tx};
 
 /// A read-only transaction whose reads all see one state of the database, so the pages of one
 /// export or plan fit together even while others write: SQLite gives every transaction a
@@ -54,7 +53,7 @@ impl Order {
     }
 
     /// The key the next page continues after.
-    pub(crate) fn after(self, last: &Asset) -> After {
+    fn after(self, last: &Asset) -> After {
         match self {
             Order::Id => After::Id(last.id),
             Order::Number => After::Number(last.asset_no.clone()),
@@ -62,9 +61,64 @@ impl Order {
     }
 }
 
+/// The assets matching a filter, read page after page (see [`page`]).
+pub(crate) struct Pages<'a> {
+    org: i64,
+    filter: &'a str,
+    texts: &'a [String],
+    order: Order,
+    after: After,
+    limit: usize,
+    done: bool,
+}
+
+impl<'a> Pages<'a> {
+    /// Pages of at most `limit` assets of `org` matching `filter` (as for [`page`]), in `order`.
+    pub(crate) fn new(
+        org: i64,
+        filter: &'a str,
+        texts: &'a [String],
+        order: Order,
+        limit: usize,
+    ) -> Pages<'a> {
+        Pages {
+            org,
+            filter,
+            texts,
+            order,
+            after: After::Start,
+            limit,
+            done: false,
+        }
+    }
+
+    /// The next page; `None` after the last.
+    pub(crate) async fn next(&mut self, conn: &mut AnyConnection) -> DbResult<Option<Vec<Asset>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = page(
+            conn,
+            self.org,
+            self.filter,
+            self.texts,
+            self.order,
+            &self.after,
+            self.limit,
+        )
+        .await?;
+        self.done = page.len() < self.limit;
+        match page.last() {
+            Some(last) => self.after = self.order.after(last),
+            None => return Ok(None),
+        }
+        Ok(Some(page))
+    }
+}
+
 /// One page of the assets matching `filter` (a WHERE clause on `a` starting with
 /// `a.org_id = $1`, its text values bound from `$2` on), ordered by `order`, after `after`.
-pub(crate) async fn page(
+async fn page(
     conn: &mut AnyConnection,
     org: i64,
     filter: &str,
@@ -97,19 +151,12 @@ pub(crate) async fn page(
         }
         return Ok(q.fetch_all(&mut *conn).await?);
     }
-    let record: Vec<String> = ASSET_COLUMNS
-        .split(',')
-        .map(|c| {
-            // `p.name AS manager_name` → `p.name`.
-            let c = c.split(" AS ").next().unwrap_or(c).trim();
-            format!(
-                "(CASE WHEN {c} IS NULL THEN '-' ELSE length(CAST({c} AS BLOB)) || ':' || {c} END)"
-            )
-        })
-        .collect();
     let sql = format!(
         "SELECT group_concat(r, '' ORDER BY k) FROM ({})",
-        inner(&format!("{column} AS k, {} AS r", record.join(" || ")))
+        inner(&format!(
+            "{column} AS k, {} AS r",
+            crate::packed::sqlite_record(ASSET_COLUMNS)
+        ))
     );
     let mut q = sqlx::query_scalar::<_, Option<String>>(sqlx::AssertSqlSafe(sql)).bind(org);
     for t in texts {
@@ -122,57 +169,11 @@ pub(crate) async fn page(
     unpack(&packed, limit)
 }
 
-/// Reads fields written as `<byte length>:<value>` or `-` (NULL).
-struct Fields<'a> {
-    rest: &'a str,
-}
-
-fn corrupt(detail: &str) -> DbError {
-    DbError::Corrupt {
-        table: "asset",
-        column: "*",
-        detail: detail.to_owned(),
-    }
-}
-
-impl<'a> Fields<'a> {
-    /// The next field: `None` for NULL.
-    fn next(&mut self) -> DbResult<Option<&'a str>> {
-        if let Some(r) = self.rest.strip_prefix('-') {
-            self.rest = r;
-            return Ok(None);
-        }
-        let (len, r) = self.rest.split_once(':').ok_or_else(|| corrupt("field"))?;
-        let len: usize = len.parse().map_err(|_| corrupt("field length"))?;
-        let value = r.get(..len).ok_or_else(|| corrupt("field value"))?;
-        self.rest = r.get(len..).ok_or_else(|| corrupt("field value"))?;
-        Ok(Some(value))
-    }
-
-    fn text(&mut self) -> DbResult<String> {
-        Ok(self.next()?.unwrap_or_default().to_owned())
-    }
-
-    fn opt_text(&mut self) -> DbResult<Option<String>> {
-        Ok(self.next()?.map(str::to_owned))
-    }
-
-    fn opt_int(&mut self) -> DbResult<Option<i64>> {
-        self.next()?
-            .map(|v| v.parse::<i64>().map_err(|_| corrupt("number")))
-            .transpose()
-    }
-
-    fn int(&mut self) -> DbResult<i64> {
-        Ok(self.opt_int()?.unwrap_or_default())
-    }
-}
-
 /// The assets of one packed page, in [`ASSET_COLUMNS`] order.
 fn unpack(packed: &str, capacity: usize) -> DbResult<Vec<Asset>> {
-    let mut f = Fields { rest: packed };
+    let mut f = Fields::new(packed, "asset");
     let mut out = Vec::with_capacity(capacity);
-    while !f.rest.is_empty() {
+    while !f.is_empty() {
         out.push(Asset {
             id: f.int()?,
             org_id: f.int()?,
@@ -214,24 +215,4 @@ fn unpack(packed: &str, capacity: usize) -> DbResult<Vec<Asset>> {
         });
     }
     Ok(out)
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fields_read_lengths_in_bytes_and_nulls() {
-        let mut f = Fields {
-            rest: "6:資産-0:3:a:b",
-        };
-        assert_eq!(f.next().unwrap(), Some("資産"));
-        assert_eq!(f.next().unwrap(), None);
-        assert_eq!(f.next().unwrap(), Some(""));
-        assert_eq!(f.next().unwrap(), Some("a:b"));
-        assert!(f.rest.is_empty());
-        let mut bad = Fields { rest: "9:short" };
-        assert!(bad.next().is_err());
-    }
 }
