@@ -7,7 +7,7 @@
 #     otherwise, a failure when MAMORI_REQUIRE_POSTGRES=1.
 #
 # Live services: chromedriver + Chromium for the browser test, used when installed (a failure
-# when missing only if MAMORI_REQUIRE_BROWSER=1; scripts/install-test-deps.sh installs them).
+# when missing only if MAMORI_REQUIRE_BROWSER=1; installed below by scripts/install-test-deps.sh).
 # clamd for the live virus-scan tests when MAMORI_TEST_CLAMD names one, or with
 # MAMORI_WITH_CLAMD=1, which starts one with scripts/start-clamd.sh (installing it if needed).
 set -euo pipefail
@@ -16,6 +16,15 @@ cd "$(dirname "$0")/.."
 PG_URL="postgres://postgres@127.0.0.1:5432/postgres"
 
 note() { echo "test.sh: $*" >&2; }
+
+# What the tests need beyond the Rust toolchain (Chromium, ChromeDriver, Python 3, LibreOffice)
+# is installed here when this runs as root or with password-less sudo; quick when all present.
+if [ "$(id -u)" -eq 0 ] || sudo -n true >/dev/null 2>&1; then
+    scripts/install-test-deps.sh \
+        || note "some test dependencies could not be installed; the tests needing them say so"
+else
+    note "not root and no password-less sudo: run scripts/install-test-deps.sh once as root"
+fi
 
 if [ -z "${MAMORI_TEST_CLAMD:-}" ] && [ "${MAMORI_WITH_CLAMD:-}" = 1 ]; then
     MAMORI_TEST_CLAMD="$(scripts/start-clamd.sh)"

@@ -1571,7 +1571,10 @@ impl AssetSort {
 
     fn order_by(self) -> &'static str {
         match self {
-            AssetSort::Number => "a.asset_no, a.id",
+            // 資産番号 is unique within the organisation, and every list is of one: no tie to
+            // break. (A second key would also keep PostgreSQL from taking the page's numbers
+            // from the `asset_list` index alone.)
+            AssetSort::Number => "a.asset_no",
             AssetSort::Name => "a.name, a.asset_no",
             AssetSort::Confidentiality => {
                 "CASE a.confidentiality WHEN '3A' THEN 5 WHEN '3B' THEN 4 WHEN '3' THEN 4 \
@@ -1719,19 +1722,49 @@ pub async fn list<P: Permission>(
     }
     let total = cq.fetch_one(&mut *conn).await?;
     // LIMIT and OFFSET are written into the text: SQLite plans a bound LIMIT again every time.
-    let sql = format!(
-        "SELECT {ASSET_COLUMNS} {ASSET_FROM}{} ORDER BY {} LIMIT {} OFFSET {}",
-        w.sql,
-        sort.order_by(),
-        limit.max(0),
-        offset.max(0)
-    );
+    let (order, limit, offset) = (sort.order_by(), limit.max(0), offset.max(0));
+    let sql = match db.backend() {
+        crate::Backend::Sqlite => format!(
+            "SELECT {ASSET_COLUMNS} {ASSET_FROM}{} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+            w.sql
+        ),
+        // PostgreSQL first picks the page's 資産番号 alone: that can come from the `asset_list`
+        // index without visiting the table, so a selective filter (a few matches among 100,000)
+        // no longer walks every row in 資産番号 order hoping to fill the page early (≈ 80 ms →
+        // ≈ 3 ms measured). 資産番号 is unique within the organisation, so the join is exact.
+        crate::Backend::Postgres => format!(
+            "WITH k AS MATERIALIZED (SELECT a.asset_no FROM asset a{} ORDER BY {order} \
+             LIMIT {limit} OFFSET {offset}) \
+             SELECT {ASSET_COLUMNS} FROM k JOIN asset a ON a.org_id = $1 AND a.asset_no = k.asset_no \
+             LEFT JOIN person p ON p.id = a.manager_id AND p.org_id = a.org_id ORDER BY {order}",
+            w.sql
+        ),
+    };
     let mut q = sqlx::query_as::<_, Asset>(sqlx::AssertSqlSafe(sql)).bind(cap.org().0);
     for t in &w.texts {
         q = q.bind(t.as_str());
     }
     let rows = q.fetch_all(&mut *conn).await?;
     Ok((rows, total))
+}
+
+/// How many written rows make a change "bulk": after one, [`refresh_statistics`] is worth its
+/// cost (≈ 0.1–0.6 s for 100,000 assets).
+pub const BULK_ROWS: usize = 1_000;
+
+/// Brings the database's statistics on the register up to date after a bulk change (an import
+/// of many rows). Without them PostgreSQL plans the list queries as if the table were empty
+/// until its background analysis comes round (measured: a filtered list at ≈ 110 ms instead of
+/// ≈ 2 ms right after importing 100,000 assets); VACUUM also marks the new rows visible to
+/// index-only scans. SQLite plans these queries well without statistics and is left alone.
+pub async fn refresh_statistics(db: &Db) -> DbResult<()> {
+    if db.backend() == crate::Backend::Postgres {
+        // VACUUM cannot run inside a transaction; a plain statement on the pool is outside one.
+        sqlx::query("VACUUM (ANALYZE) asset")
+            .execute(db.pool())
+            .await?;
+    }
+    Ok(())
 }
 
 /// Counts for the dashboard and the 要対応 view: per unit, assets breaking rules, overdue, and

@@ -20,7 +20,7 @@ use crate::common::{Client, Resp, TestApp};
 use crate::roster::{XLSX, hidden, multipart, post_multipart};
 
 /// The headers in 台帳 order.
-fn headers() -> Vec<String> {
+pub(crate) fn headers() -> Vec<String> {
     COLUMNS.iter().map(|c| c.header.to_owned()).collect()
 }
 
@@ -40,12 +40,12 @@ fn xlsx(headers: &[String], rows: &[Vec<String>]) -> Vec<u8> {
     mamori_tabular::write_xlsx(&table(headers, rows)).unwrap()
 }
 
-fn csv(headers: &[String], rows: &[Vec<String>]) -> Vec<u8> {
+pub(crate) fn csv(headers: &[String], rows: &[Vec<String>]) -> Vec<u8> {
     mamori_tabular::write_csv_utf8(&table(headers, rows)).unwrap()
 }
 
 /// A new paper register written as a person would: 全角数字, 和暦, a unit and a manager by name.
-fn new_row() -> Vec<String> {
+pub(crate) fn new_row() -> Vec<String> {
     row(&[
         "J-NEW-001",
         "新規 紙台帳",
@@ -935,7 +935,11 @@ async fn the_pages_upload_preview_and_apply() {
 }
 
 /// Runs `mamori assets import`: the exit code, standard output and standard error.
-async fn cli_import(app: &TestApp, file: &Path, dry_run: bool) -> (ExitCode, String, String) {
+pub(crate) async fn cli_import(
+    app: &TestApp,
+    file: &Path,
+    dry_run: bool,
+) -> (ExitCode, String, String) {
     let args = ImportArgs {
         file: file.to_owned(),
         org: None,
