@@ -927,18 +927,93 @@ fn raw_header(message: &Message<'_>, name: HeaderName<'_>) -> Option<String> {
         .map(|v| printable_ascii(&v.replace(['\r', '\n'], " "), 4000))
 }
 
+/// Bytes per base64 line: 57 bytes encode to exactly 76 characters.
+const LINE_BYTES: usize = 57;
+
+/// Appends one line: up to 57 bytes base64-encoded, then CRLF.
+fn push_base64_line(out: &mut Vec<u8>, chunk: &[u8]) {
+    let mut line = [0u8; 80];
+    if let Ok(n) = base64::engine::general_purpose::STANDARD.encode_slice(chunk, &mut line) {
+        out.extend_from_slice(line.get(..n).unwrap_or_default());
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
 /// Appends `bytes` base64-encoded in lines of 76 characters, each ended by CRLF, in one pass
 /// straight into `out` (no intermediate string).
 fn push_base64_lines(out: &mut Vec<u8>, bytes: &[u8]) {
-    const LINE_BYTES: usize = 57; // 57 bytes encode to exactly 76 characters
-    let engine = base64::engine::general_purpose::STANDARD;
     out.reserve(bytes.len().div_ceil(LINE_BYTES) * 78);
-    let mut line = [0u8; 80];
     for chunk in bytes.chunks(LINE_BYTES) {
-        if let Ok(n) = engine.encode_slice(chunk, &mut line) {
-            out.extend_from_slice(line.get(..n).unwrap_or_default());
-            out.extend_from_slice(b"\r\n");
+        push_base64_line(out, chunk);
+    }
+}
+
+/// Base64 lines written as the bytes arrive in pieces of any size: the same lines
+/// [`push_base64_lines`] writes for all the pieces at once.
+struct Base64Lines<'a> {
+    out: &'a mut Vec<u8>,
+    /// Bytes of the line not yet complete.
+    carry: [u8; LINE_BYTES],
+    carry_len: usize,
+}
+
+impl<'a> Base64Lines<'a> {
+    fn new(out: &'a mut Vec<u8>) -> Self {
+        Base64Lines {
+            out,
+            carry: [0; LINE_BYTES],
+            carry_len: 0,
         }
+    }
+
+    fn put_bytes(&mut self, mut bytes: &[u8]) {
+        if self.carry_len > 0 {
+            let take = (LINE_BYTES - self.carry_len).min(bytes.len());
+            let (head, rest) = bytes.split_at_checked(take).unwrap_or((bytes, &[]));
+            if let Some(room) = self.carry.get_mut(self.carry_len..self.carry_len + take) {
+                room.copy_from_slice(head);
+            }
+            self.carry_len += take;
+            bytes = rest;
+            if self.carry_len < LINE_BYTES {
+                return;
+            }
+            push_base64_line(self.out, &self.carry);
+            self.carry_len = 0;
+        }
+        let mut lines = bytes.chunks_exact(LINE_BYTES);
+        for line in &mut lines {
+            push_base64_line(self.out, line);
+        }
+        let rest = lines.remainder();
+        if let Some(room) = self.carry.get_mut(..rest.len()) {
+            room.copy_from_slice(rest);
+            self.carry_len = rest.len();
+        }
+    }
+
+    /// Writes the last, shorter line.
+    fn finish(self) {
+        if self.carry_len > 0 {
+            push_base64_line(self.out, self.carry.get(..self.carry_len).unwrap_or_default());
+        }
+    }
+}
+
+/// Where [`CrlfText`] writes: a string, or base64 lines.
+trait TextSink {
+    fn put(&mut self, text: &str);
+}
+
+impl TextSink for String {
+    fn put(&mut self, text: &str) {
+        self.push_str(text);
+    }
+}
+
+impl TextSink for Base64Lines<'_> {
+    fn put(&mut self, text: &str) {
+        self.put_bytes(text.as_bytes());
     }
 }
 
@@ -958,11 +1033,10 @@ fn filename_param(name: &str) -> String {
     format!("filename*=UTF-8''{enc}")
 }
 
-fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) -> Option<Vec<u8>> {
-    let cs = work.policy.mail.output_charset;
-    // Notice at the top: every flag, so the reader sees them before the text. Line ends become
-    // CRLF as the text is written, so the body is copied once.
-    let mut text = CrlfText::with_capacity(body.len() + body.len() / 32 + 4096);
+/// Writes the delivered text: the notice with every flag at the top, the body, forwarded
+/// messages and the list of attachments.
+fn write_text<S: TextSink>(work: &Work<'_>, body: &str, text: &mut CrlfText<S>) {
+    // Notice at the top: every flag, so the reader sees them before the text.
     text.push(
         "【無害化通知】このメールはインターネットから届いたため、テキスト形式に変換しました。\n",
     );
@@ -1002,11 +1076,23 @@ fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) 
             ));
         }
     }
-    let text = text.into_string();
-    let (body_bytes, label) = match cs {
-        OutputCharset::Utf8 => (text.into_bytes(), "UTF-8"),
+}
+
+/// Room for the delivered text of `body`: CRLF line ends and the notices take a little more.
+fn text_capacity(body: &str) -> usize {
+    body.len() + body.len() / 32 + 4096
+}
+
+fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) -> Option<Vec<u8>> {
+    let cs = work.policy.mail.output_charset;
+    // ISO-2022-JP: the text is encoded as a whole, then base64-encoded. UTF-8: the text is
+    // base64-encoded as it is written, after the headers (no copy of the whole text).
+    let (encoded, label) = match cs {
+        OutputCharset::Utf8 => (None, "UTF-8"),
         OutputCharset::Iso2022Jp => {
-            let (bytes, _, unmappable) = encoding_rs::ISO_2022_JP.encode(&text);
+            let mut text = CrlfText::new(String::with_capacity(text_capacity(body)));
+            write_text(work, body, &mut text);
+            let (bytes, _, unmappable) = encoding_rs::ISO_2022_JP.encode(&text.out);
             if unmappable {
                 work.findings.push(
                     ActionKind::Flagged,
@@ -1015,7 +1101,15 @@ fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) 
                     "ISO-2022-JP で表せない文字を &#番号; の形にしました。",
                 );
             }
-            (bytes.into_owned(), "ISO-2022-JP")
+            (Some(bytes.into_owned()), "ISO-2022-JP")
+        }
+    };
+    let write_body = |out: &mut Vec<u8>, work: &Work<'_>| match &encoded {
+        Some(bytes) => push_base64_lines(out, bytes),
+        None => {
+            let mut text = CrlfText::new(Base64Lines::new(out));
+            write_text(work, body, &mut text);
+            text.out.finish();
         }
     };
 
@@ -1079,18 +1173,19 @@ fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) 
     let text_part_headers = format!(
         "Content-Type: text/plain; charset={label}\r\nContent-Transfer-Encoding: base64\r\n"
     );
-    let mut out = h.into_bytes();
+    let mut out = Vec::with_capacity(h.len() + text_capacity(body).div_ceil(57) * 78 + 256);
+    out.extend_from_slice(h.as_bytes());
     if work.reattached.is_empty() {
         out.extend_from_slice(text_part_headers.as_bytes());
         out.extend_from_slice(b"\r\n");
-        push_base64_lines(&mut out, &body_bytes);
+        write_body(&mut out, &*work);
     } else {
         let boundary = format!("=_mamori_{}", sha256_hex(raw).get(..24).unwrap_or("0"));
         out.extend_from_slice(
             format!("Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n").as_bytes(),
         );
         out.extend_from_slice(format!("--{boundary}\r\n{text_part_headers}\r\n").as_bytes());
-        push_base64_lines(&mut out, &body_bytes);
+        write_body(&mut out, &*work);
         for a in &work.reattached {
             out.extend_from_slice(
                 format!(
@@ -1128,17 +1223,17 @@ fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) 
 /// Text whose line ends are written as CRLF while it is appended: bare CR and bare LF alike, and
 /// a CR LF pair once, also when the CR ends one piece and the LF starts the next — the same as
 /// converting the whole text at the end. Runs between line ends are copied whole.
-struct CrlfText {
-    out: String,
+struct CrlfText<S> {
+    out: S,
     /// The last piece ended with a CR (already written as CRLF): a LF starting the next piece
     /// belongs to it.
     after_cr: bool,
 }
 
-impl CrlfText {
-    fn with_capacity(capacity: usize) -> Self {
+impl<S: TextSink> CrlfText<S> {
+    fn new(out: S) -> Self {
         CrlfText {
-            out: String::with_capacity(capacity),
+            out,
             after_cr: false,
         }
     }
@@ -1156,8 +1251,8 @@ impl CrlfText {
         {
             let at = start + off;
             // CR and LF are ASCII, so these cuts are on character boundaries.
-            self.out.push_str(text.get(start..at).unwrap_or_default());
-            self.out.push_str("\r\n");
+            self.out.put(text.get(start..at).unwrap_or_default());
+            self.out.put("\r\n");
             start = at + 1;
             if bytes.get(at) == Some(&b'\r') {
                 match bytes.get(at + 1) {
@@ -1167,11 +1262,7 @@ impl CrlfText {
                 }
             }
         }
-        self.out.push_str(text.get(start..).unwrap_or_default());
-    }
-
-    fn into_string(self) -> String {
-        self.out
+        self.out.put(text.get(start..).unwrap_or_default());
     }
 }
 
@@ -1224,11 +1315,11 @@ mod tests {
     }
 
     fn crlf_pieces(pieces: &[&str]) -> String {
-        let mut t = CrlfText::with_capacity(0);
+        let mut t = CrlfText::new(String::new());
         for p in pieces {
             t.push(p);
         }
-        t.into_string()
+        t.out
     }
 
     #[test]
@@ -1250,6 +1341,35 @@ mod tests {
             let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
             proptest::prop_assert_eq!(crlf_pieces(&refs), crlf_whole(&pieces.concat()));
         }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn base64_lines_in_pieces_equal_all_at_once(
+            pieces in proptest::collection::vec(proptest::collection::vec(0u8..=255, 0..130), 0..8)
+        ) {
+            let mut streamed = Vec::new();
+            let mut lines = Base64Lines::new(&mut streamed);
+            for p in &pieces {
+                lines.put_bytes(p);
+            }
+            lines.finish();
+            let mut whole = Vec::new();
+            push_base64_lines(&mut whole, &pieces.concat());
+            proptest::prop_assert_eq!(streamed, whole);
+        }
+    }
+
+    #[test]
+    fn base64_lines_are_76_characters() {
+        let mut out = Vec::new();
+        let mut lines = Base64Lines::new(&mut out);
+        lines.put_bytes(&[b'a'; 50]);
+        lines.put_bytes(&[b'b'; 70]);
+        lines.finish();
+        let text = String::from_utf8(out).unwrap();
+        let lens: Vec<usize> = text.split("\r\n").map(str::len).collect();
+        assert_eq!(lens, [76, 76, 8, 0]);
     }
 
     #[test]
