@@ -995,7 +995,10 @@ impl<'a> Base64Lines<'a> {
     /// Writes the last, shorter line.
     fn finish(self) {
         if self.carry_len > 0 {
-            push_base64_line(self.out, self.carry.get(..self.carry_len).unwrap_or_default());
+            push_base64_line(
+                self.out,
+                self.carry.get(..self.carry_len).unwrap_or_default(),
+            );
         }
     }
 }
@@ -1329,7 +1332,10 @@ mod tests {
         assert_eq!(crlf_pieces(&["a\r", "", "\nb"]), "a\r\nb");
         assert_eq!(crlf_pieces(&["a\r", "b"]), "a\r\nb");
         assert_eq!(crlf_pieces(&["a\r\n", "\n"]), "a\r\n\r\n");
-        assert_eq!(crlf_pieces(&["峡南\r", "\n広域\r\r\n"]), "峡南\r\n広域\r\n\r\n");
+        assert_eq!(
+            crlf_pieces(&["峡南\r", "\n広域\r\r\n"]),
+            "峡南\r\n広域\r\n\r\n"
+        );
         assert_eq!(crlf_pieces(&[]), "");
     }
 
