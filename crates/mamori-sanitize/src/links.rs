@@ -13,6 +13,13 @@ pub struct LinkFlag {
 
 /// Disables a URL for display: `http`→`hxxp`, dots of the host shown as `[.]`.
 pub fn defang(url: &str) -> String {
+    let mut out = String::with_capacity(url.len() + 16);
+    defang_into(&mut out, url);
+    out
+}
+
+/// [`defang`] appended to `out` (no string of its own: bodies carry thousands of links).
+pub fn defang_into(out: &mut String, url: &str) {
     let trimmed = url.trim();
     let (scheme, rest) = match trimmed.split_once("://") {
         Some((s, r)) => (Some(s), r),
@@ -20,30 +27,49 @@ pub fn defang(url: &str) -> String {
     };
     let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (host, tail) = rest.split_at(host_end);
-    let host = host.replace('.', "[.]");
     match scheme {
         Some(s) => {
-            let s = match s.to_ascii_lowercase().as_str() {
-                "http" => "hxxp".to_owned(),
-                "https" => "hxxps".to_owned(),
-                "ftp" => "fxp".to_owned(),
-                other => format!("{other}-disabled"),
-            };
-            format!("{s}://{host}{tail}")
+            if s.eq_ignore_ascii_case("http") {
+                out.push_str("hxxp");
+            } else if s.eq_ignore_ascii_case("https") {
+                out.push_str("hxxps");
+            } else if s.eq_ignore_ascii_case("ftp") {
+                out.push_str("fxp");
+            } else {
+                out.push_str(&s.to_ascii_lowercase());
+                out.push_str("-disabled");
+            }
+            out.push_str("://");
+            push_dots_bracketed(out, host);
+            out.push_str(tail);
         }
         None => {
-            let lower = trimmed.to_ascii_lowercase();
-            if let Some((s, r)) = lower.split_once(':')
+            if let Some((s, keep)) = trimmed.split_once(':')
                 && !s.is_empty()
                 && s.chars().all(|c| c.is_ascii_alphabetic())
-                && !r.starts_with("//")
+                && !keep.starts_with("//")
             {
                 // mailto:, javascript:, data: … keep the text, break the scheme.
-                let keep = trimmed.get(s.len() + 1..).unwrap_or_default();
-                return format!("{s}[:]{}", keep.replace('.', "[.]"));
+                out.push_str(&s.to_ascii_lowercase());
+                out.push_str("[:]");
+                push_dots_bracketed(out, keep);
+                return;
             }
-            format!("{host}{tail}")
+            push_dots_bracketed(out, host);
+            out.push_str(tail);
         }
+    }
+}
+
+/// Appends `s` with every `.` written as `[.]`.
+fn push_dots_bracketed(out: &mut String, s: &str) {
+    let mut parts = s.split('.');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for p in parts {
+        out.push_str("[.]");
+        out.push_str(p);
     }
 }
 
@@ -235,28 +261,39 @@ pub fn escape_controls(s: &str) -> String {
 
 /// Finds bare URLs in plain text and rewrites them disabled. Returns the new text and the URLs.
 pub fn defang_text(text: &str) -> (String, Vec<String>) {
-    let mut out = String::with_capacity(text.len() + 16);
+    match defang_urls(text) {
+        Some((out, urls)) => (out, urls.into_iter().map(str::to_owned).collect()),
+        None => (text.to_owned(), Vec::new()),
+    }
+}
+
+/// [`defang_text`] without copies: `None` when the text has no URL (it stays as it is),
+/// otherwise the rewritten text and the URLs as slices of `text`.
+pub fn defang_urls(text: &str) -> Option<(String, Vec<&str>)> {
+    let first = find_url_start(text)?;
+    let mut out = String::with_capacity(text.len() + text.len() / 8 + 16);
     let mut urls = Vec::new();
     let mut rest = text;
-    loop {
-        let Some(pos) = find_url_start(rest) else {
-            out.push_str(rest);
-            break;
-        };
-        let (before, from) = rest.split_at(pos);
+    let mut pos = Some(first);
+    // Both cuts fall on ASCII bytes (a URL starts with a letter and ends before a space, a
+    // non-ASCII character or an ASCII delimiter), so the splits cannot fail.
+    while let Some((before, from)) = pos.and_then(|at| rest.split_at_checked(at)) {
         out.push_str(before);
         let end = from
-            .find(|c: char| {
-                c.is_whitespace() || "<>\"'「」（）、。".contains(c) || !c.is_ascii() && c != '%'
-            })
+            .find(|c: char| c.is_whitespace() || !c.is_ascii() || URL_END_ASCII.contains(&c))
             .unwrap_or(from.len());
-        let (url, after) = from.split_at(end);
-        out.push_str(&defang(url));
-        urls.push(url.to_owned());
+        let (url, after) = from.split_at_checked(end).unwrap_or((from, ""));
+        defang_into(&mut out, url);
+        urls.push(url);
         rest = after;
+        pos = find_url_start(rest);
     }
-    (out, urls)
+    out.push_str(rest);
+    Some((out, urls))
 }
+
+/// ASCII characters that end a bare URL in text (besides whitespace and any non-ASCII character).
+const URL_END_ASCII: &[char] = &['<', '>', '"', '\''];
 
 /// Start of the first URL in `s`: a `http://`, `https://` or `ftp://` scheme, or a bare `www.`.
 /// Each search runs forward from the last match, so scanning a whole text stays linear; the

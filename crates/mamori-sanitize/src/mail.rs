@@ -4,6 +4,8 @@
 //! bottom. Bodies are decoded from the raw part bytes with our own charset handling, so Japanese
 //! mail in any label variant, or with a wrong label, comes out readable.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use mail_parser::{
     Address, Encoding, HeaderName, Message, MessageParser, MessagePart, MimeHeaders, PartType,
@@ -45,6 +47,10 @@ struct Work<'a> {
     links_disabled: bool,
     html_converted: bool,
     too_complex: bool,
+    /// Results of [`links::check`] by link (`href`, NUL, text), for links seen again.
+    link_checks: std::collections::HashMap<String, Vec<links::LinkFlag>>,
+    /// Reused buffer for the key of `link_checks`.
+    link_key: String,
 }
 
 impl Work<'_> {
@@ -86,6 +92,8 @@ pub fn sanitize_mail(input: &[u8], policy: &Policy, files: &dyn FileSanitizer) -
         links_disabled: false,
         html_converted: false,
         too_complex: false,
+        link_checks: std::collections::HashMap::new(),
+        link_key: String::new(),
     };
     check_raw_headers(&mut work, input);
     let aliased = charset::alias_labels_in_message(input);
@@ -316,13 +324,14 @@ fn qp_decode(s: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Decodes a text part with our charset handling and notes guesses and leftovers.
-fn part_text(
+/// Decodes a text part with our charset handling and notes guesses and leftovers. The parser's
+/// text is borrowed when it can be used as it is.
+fn part_text<'m>(
     work: &mut Work<'_>,
     message: &Message<'_>,
-    part: &MessagePart<'_>,
+    part: &'m MessagePart<'_>,
     target: &str,
-) -> String {
+) -> Cow<'m, str> {
     let label = part
         .content_type()
         .and_then(|ct| ct.attribute("charset"))
@@ -338,7 +347,7 @@ fn part_text(
         && let Some(text) = part.text_contents()
         && !charset::has_mojibake_signs(text)
     {
-        return text.to_owned();
+        return Cow::Borrowed(text);
     }
     let bytes = raw_body(message, part);
     let d = charset::decode(&bytes, label.as_deref());
@@ -361,7 +370,27 @@ fn part_text(
             "本文に変換できない文字が残っています (文字化けの可能性)。".to_owned(),
         );
     }
-    d.text
+    Cow::Owned(d.text)
+}
+
+/// Appends `next` to the texts joined so far, with `sep` between them when what came before is
+/// not empty. A single text stays borrowed.
+fn join_text<'m>(acc: Option<Cow<'m, str>>, next: Cow<'m, str>, sep: &str) -> Cow<'m, str> {
+    match acc {
+        Some(a) if !a.is_empty() => {
+            let mut joined = a.into_owned();
+            joined.push_str(sep);
+            joined.push_str(&next);
+            Cow::Owned(joined)
+        }
+        _ => next,
+    }
+}
+
+/// True when `text` has fewer than `n` characters that are not whitespace (stops counting at
+/// `n`, so a long body is not walked to the end).
+fn fewer_visible_than(text: &str, n: usize) -> bool {
+    text.chars().filter(|c| !c.is_whitespace()).take(n).count() < n
 }
 
 fn is_attachment(part: &MessagePart<'_>) -> bool {
@@ -371,10 +400,10 @@ fn is_attachment(part: &MessagePart<'_>) -> bool {
 }
 
 /// Walks a message: returns its body text and handles attachments and nested messages.
-fn build_body(work: &mut Work<'_>, message: &Message<'_>, depth: u32) -> String {
+fn build_body<'m>(work: &mut Work<'_>, message: &'m Message<'_>, depth: u32) -> Cow<'m, str> {
     if depth > work.policy.limits.mime_depth {
         work.too_complex = true;
-        return String::new();
+        return Cow::Borrowed("");
     }
     work.parts = work
         .parts
@@ -383,11 +412,12 @@ fn build_body(work: &mut Work<'_>, message: &Message<'_>, depth: u32) -> String 
         || mime_depth(message) > work.policy.limits.mime_depth
     {
         work.too_complex = true;
-        return String::new();
+        return Cow::Borrowed("");
     }
-    // Body: text/plain parts when meaningful, else the HTML parts converted.
-    let mut plain = String::new();
-    let mut html_src = String::new();
+    // Body: text/plain parts when meaningful, else the HTML parts converted. Texts are joined
+    // only when there are several; one part's text is borrowed from the parser.
+    let mut plain: Option<Cow<'m, str>> = None;
+    let mut html_src: Option<Cow<'m, str>> = None;
     for (i, part) in message.parts.iter().enumerate() {
         if is_attachment(part) {
             continue;
@@ -402,21 +432,20 @@ fn build_body(work: &mut Work<'_>, message: &Message<'_>, depth: u32) -> String 
         match &part.body {
             PartType::Text(_) if is_plain || is_html => {
                 let t = part_text(work, message, part, &target);
-                if !plain.is_empty() {
-                    plain.push('\n');
-                }
-                plain.push_str(&t);
+                plain = Some(join_text(plain, t, "\n"));
             }
             PartType::Html(_) if is_html || is_plain => {
                 let t = part_text(work, message, part, &target);
-                html_src.push_str(&t);
+                html_src = Some(join_text(html_src, t, ""));
             }
             _ => {}
         }
     }
-    let meaningful = plain.chars().filter(|c| !c.is_whitespace()).count();
+    let plain = plain.unwrap_or_default();
+    let html_src = html_src.unwrap_or_default();
     let use_html = !html_src.is_empty()
-        && (meaningful == 0 || (meaningful < 40 && html_src.len() > plain.len() * 4));
+        && (fewer_visible_than(&plain, 1)
+            || (fewer_visible_than(&plain, 40) && html_src.len() > plain.len() * 4));
     let disable = work.policy.mail.disable_links;
     let mut body = if use_html {
         let l = &work.policy.limits;
@@ -444,7 +473,7 @@ fn build_body(work: &mut Work<'_>, message: &Message<'_>, depth: u32) -> String 
         if !c.links.is_empty() && disable {
             work.links_disabled = true;
         }
-        c.text
+        Cow::Owned(c.text)
     } else {
         if !html_src.is_empty() {
             work.findings.push(
@@ -456,15 +485,12 @@ fn build_body(work: &mut Work<'_>, message: &Message<'_>, depth: u32) -> String 
         }
         plain
     };
-    if disable {
-        let (text, urls) = links::defang_text(&body);
-        if !urls.is_empty() {
-            for u in &urls {
-                link_flags(work, u, "");
-            }
-            work.links_disabled = true;
-            body = text;
+    if disable && let Some((text, urls)) = links::defang_urls(&body) {
+        for u in &urls {
+            link_flags(work, u, "");
         }
+        work.links_disabled = true;
+        body = Cow::Owned(text);
     }
     // Attachments and nested messages.
     for (i, part) in message.parts.iter().enumerate() {
@@ -532,7 +558,24 @@ fn mime_depth(message: &Message<'_>) -> u32 {
 }
 
 fn link_flags(work: &mut Work<'_>, href: &str, text: &str) {
-    for f in links::check(href, text) {
+    // The same link is usually written many times in one mail (a signature, a notice URL in
+    // every paragraph): its checks are done once, and their flags recorded for every
+    // occurrence as before.
+    let mut key = std::mem::take(&mut work.link_key);
+    key.clear();
+    key.push_str(href);
+    key.push('\0');
+    key.push_str(text);
+    let flags = match work.link_checks.get(key.as_str()) {
+        Some(flags) => flags.clone(),
+        None => {
+            let flags = links::check(href, text);
+            work.link_checks.insert(key.clone(), flags.clone());
+            flags
+        }
+    };
+    work.link_key = key;
+    for f in flags {
         let shown = links::defang(href);
         work.flag(
             &format!("link {shown}"),
@@ -608,9 +651,9 @@ fn attachment(work: &mut Work<'_>, message: &Message<'_>, part: &MessagePart<'_>
             format!("{}/{}", c.c_type, c.c_subtype.as_deref().unwrap_or("")).to_ascii_lowercase()
         })
         .unwrap_or_default();
-    let data: Vec<u8> = match &part.body {
-        PartType::Text(_) | PartType::Html(_) => raw_body(message, part),
-        _ => part.contents().to_vec(),
+    let data: Cow<'_, [u8]> = match &part.body {
+        PartType::Text(_) | PartType::Html(_) => Cow::Owned(raw_body(message, part)),
+        _ => Cow::Borrowed(part.contents()),
     };
     let kind = detect::detect(&data);
     let mut listed = Listed {
@@ -884,18 +927,96 @@ fn raw_header(message: &Message<'_>, name: HeaderName<'_>) -> Option<String> {
         .map(|v| printable_ascii(&v.replace(['\r', '\n'], " "), 4000))
 }
 
+/// Bytes per base64 line: 57 bytes encode to exactly 76 characters.
+const LINE_BYTES: usize = 57;
+
+/// Appends one line: up to 57 bytes base64-encoded, then CRLF.
+fn push_base64_line(out: &mut Vec<u8>, chunk: &[u8]) {
+    let mut line = [0u8; 80];
+    if let Ok(n) = base64::engine::general_purpose::STANDARD.encode_slice(chunk, &mut line) {
+        out.extend_from_slice(line.get(..n).unwrap_or_default());
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
 /// Appends `bytes` base64-encoded in lines of 76 characters, each ended by CRLF, in one pass
 /// straight into `out` (no intermediate string).
 fn push_base64_lines(out: &mut Vec<u8>, bytes: &[u8]) {
-    const LINE_BYTES: usize = 57; // 57 bytes encode to exactly 76 characters
-    let engine = base64::engine::general_purpose::STANDARD;
     out.reserve(bytes.len().div_ceil(LINE_BYTES) * 78);
-    let mut line = [0u8; 80];
     for chunk in bytes.chunks(LINE_BYTES) {
-        if let Ok(n) = engine.encode_slice(chunk, &mut line) {
-            out.extend_from_slice(line.get(..n).unwrap_or_default());
-            out.extend_from_slice(b"\r\n");
+        push_base64_line(out, chunk);
+    }
+}
+
+/// Base64 lines written as the bytes arrive in pieces of any size: the same lines
+/// [`push_base64_lines`] writes for all the pieces at once.
+struct Base64Lines<'a> {
+    out: &'a mut Vec<u8>,
+    /// Bytes of the line not yet complete.
+    carry: [u8; LINE_BYTES],
+    carry_len: usize,
+}
+
+impl<'a> Base64Lines<'a> {
+    fn new(out: &'a mut Vec<u8>) -> Self {
+        Base64Lines {
+            out,
+            carry: [0; LINE_BYTES],
+            carry_len: 0,
         }
+    }
+
+    fn put_bytes(&mut self, mut bytes: &[u8]) {
+        if self.carry_len > 0 {
+            let take = (LINE_BYTES - self.carry_len).min(bytes.len());
+            let (head, rest) = bytes.split_at_checked(take).unwrap_or((bytes, &[]));
+            if let Some(room) = self.carry.get_mut(self.carry_len..self.carry_len + take) {
+                room.copy_from_slice(head);
+            }
+            self.carry_len += take;
+            bytes = rest;
+            if self.carry_len < LINE_BYTES {
+                return;
+            }
+            push_base64_line(self.out, &self.carry);
+            self.carry_len = 0;
+        }
+        let mut lines = bytes.chunks_exact(LINE_BYTES);
+        for line in &mut lines {
+            push_base64_line(self.out, line);
+        }
+        let rest = lines.remainder();
+        if let Some(room) = self.carry.get_mut(..rest.len()) {
+            room.copy_from_slice(rest);
+            self.carry_len = rest.len();
+        }
+    }
+
+    /// Writes the last, shorter line.
+    fn finish(self) {
+        if self.carry_len > 0 {
+            push_base64_line(
+                self.out,
+                self.carry.get(..self.carry_len).unwrap_or_default(),
+            );
+        }
+    }
+}
+
+/// Where [`CrlfText`] writes: a string, or base64 lines.
+trait TextSink {
+    fn put(&mut self, text: &str);
+}
+
+impl TextSink for String {
+    fn put(&mut self, text: &str) {
+        self.push_str(text);
+    }
+}
+
+impl TextSink for Base64Lines<'_> {
+    fn put(&mut self, text: &str) {
+        self.put_bytes(text.as_bytes());
     }
 }
 
@@ -915,39 +1036,39 @@ fn filename_param(name: &str) -> String {
     format!("filename*=UTF-8''{enc}")
 }
 
-fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) -> Option<Vec<u8>> {
-    let cs = work.policy.mail.output_charset;
+/// Writes the delivered text: the notice with every flag at the top, the body, forwarded
+/// messages and the list of attachments.
+fn write_text<S: TextSink>(work: &Work<'_>, body: &str, text: &mut CrlfText<S>) {
     // Notice at the top: every flag, so the reader sees them before the text.
-    let mut text = String::with_capacity(body.len() + 4096);
-    text.push_str(
+    text.push(
         "【無害化通知】このメールはインターネットから届いたため、テキスト形式に変換しました。\n",
     );
     if work.links_disabled {
-        text.push_str("リンクは無効化しています (hxxps://example[.]jp/ の形)。\n");
+        text.push("リンクは無効化しています (hxxps://example[.]jp/ の形)。\n");
     }
     if !work.notices.is_empty() {
-        text.push_str("\n■ 注意\n");
+        text.push("\n■ 注意\n");
         let mut seen = std::collections::BTreeSet::new();
         for n in &work.notices {
-            if seen.insert(n.clone()) {
-                text.push('・');
-                text.push_str(n);
-                text.push('\n');
+            if seen.insert(n.as_str()) {
+                text.push("・");
+                text.push(n);
+                text.push("\n");
             }
         }
     }
-    text.push_str("――――――――――――――――――――――――――――――\n\n");
-    text.push_str(body.trim_end());
-    text.push('\n');
+    text.push("――――――――――――――――――――――――――――――\n\n");
+    text.push(body.trim_end());
+    text.push("\n");
     for f in &work.forwarded {
-        text.push('\n');
-        text.push_str(f.trim_end());
-        text.push('\n');
+        text.push("\n");
+        text.push(f.trim_end());
+        text.push("\n");
     }
     if !work.listed.is_empty() {
-        text.push_str("\n――――――――――――――――――――――――――――――\n■ 添付ファイル\n");
+        text.push("\n――――――――――――――――――――――――――――――\n■ 添付ファイル\n");
         for (i, l) in work.listed.iter().enumerate() {
-            text.push_str(&format!(
+            text.push(&format!(
                 "{}. {} (種類: {}, {} バイト, SHA-256: {})\n   → {}\n",
                 i + 1,
                 l.name,
@@ -958,11 +1079,23 @@ fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) 
             ));
         }
     }
-    let text = crlf(&text);
-    let (body_bytes, label) = match cs {
-        OutputCharset::Utf8 => (text.into_bytes(), "UTF-8"),
+}
+
+/// Room for the delivered text of `body`: CRLF line ends and the notices take a little more.
+fn text_capacity(body: &str) -> usize {
+    body.len() + body.len() / 32 + 4096
+}
+
+fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) -> Option<Vec<u8>> {
+    let cs = work.policy.mail.output_charset;
+    // ISO-2022-JP: the text is encoded as a whole, then base64-encoded. UTF-8: the text is
+    // base64-encoded as it is written, after the headers (no copy of the whole text).
+    let (encoded, label) = match cs {
+        OutputCharset::Utf8 => (None, "UTF-8"),
         OutputCharset::Iso2022Jp => {
-            let (bytes, _, unmappable) = encoding_rs::ISO_2022_JP.encode(&text);
+            let mut text = CrlfText::new(String::with_capacity(text_capacity(body)));
+            write_text(work, body, &mut text);
+            let (bytes, _, unmappable) = encoding_rs::ISO_2022_JP.encode(&text.out);
             if unmappable {
                 work.findings.push(
                     ActionKind::Flagged,
@@ -971,7 +1104,15 @@ fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) 
                     "ISO-2022-JP で表せない文字を &#番号; の形にしました。",
                 );
             }
-            (bytes.into_owned(), "ISO-2022-JP")
+            (Some(bytes.into_owned()), "ISO-2022-JP")
+        }
+    };
+    let write_body = |out: &mut Vec<u8>, work: &Work<'_>| match &encoded {
+        Some(bytes) => push_base64_lines(out, bytes),
+        None => {
+            let mut text = CrlfText::new(Base64Lines::new(out));
+            write_text(work, body, &mut text);
+            text.out.finish();
         }
     };
 
@@ -1035,18 +1176,19 @@ fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) 
     let text_part_headers = format!(
         "Content-Type: text/plain; charset={label}\r\nContent-Transfer-Encoding: base64\r\n"
     );
-    let mut out = h.into_bytes();
+    let mut out = Vec::with_capacity(h.len() + text_capacity(body).div_ceil(57) * 78 + 256);
+    out.extend_from_slice(h.as_bytes());
     if work.reattached.is_empty() {
         out.extend_from_slice(text_part_headers.as_bytes());
         out.extend_from_slice(b"\r\n");
-        push_base64_lines(&mut out, &body_bytes);
+        write_body(&mut out, &*work);
     } else {
         let boundary = format!("=_mamori_{}", sha256_hex(raw).get(..24).unwrap_or("0"));
         out.extend_from_slice(
             format!("Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n").as_bytes(),
         );
         out.extend_from_slice(format!("--{boundary}\r\n{text_part_headers}\r\n").as_bytes());
-        push_base64_lines(&mut out, &body_bytes);
+        write_body(&mut out, &*work);
         for a in &work.reattached {
             out.extend_from_slice(
                 format!(
@@ -1081,33 +1223,50 @@ fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) 
     Some(out)
 }
 
-/// Appends `text` to `out` with every line end as CRLF (bare CR and bare LF alike). Runs between
-/// line ends are copied whole; only the CR and LF bytes are looked at.
-fn push_crlf(out: &mut String, text: &str) {
-    let bytes = text.as_bytes();
-    let mut start = 0;
-    while let Some(off) = bytes
-        .get(start..)
-        .and_then(|rest| memchr::memchr2(b'\r', b'\n', rest))
-    {
-        let at = start + off;
-        // CR and LF are ASCII, so these cuts are on character boundaries.
-        out.push_str(text.get(start..at).unwrap_or_default());
-        out.push_str("\r\n");
-        start = if bytes.get(at) == Some(&b'\r') && bytes.get(at + 1) == Some(&b'\n') {
-            at + 2
-        } else {
-            at + 1
-        };
-    }
-    out.push_str(text.get(start..).unwrap_or_default());
+/// Text whose line ends are written as CRLF while it is appended: bare CR and bare LF alike, and
+/// a CR LF pair once, also when the CR ends one piece and the LF starts the next — the same as
+/// converting the whole text at the end. Runs between line ends are copied whole.
+struct CrlfText<S> {
+    out: S,
+    /// The last piece ended with a CR (already written as CRLF): a LF starting the next piece
+    /// belongs to it.
+    after_cr: bool,
 }
 
-/// Line ends as CRLF in one pass (bare CR and bare LF alike).
-fn crlf(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 32);
-    push_crlf(&mut out, text);
-    out
+impl<S: TextSink> CrlfText<S> {
+    fn new(out: S) -> Self {
+        CrlfText {
+            out,
+            after_cr: false,
+        }
+    }
+
+    fn push(&mut self, text: &str) {
+        let bytes = text.as_bytes();
+        if bytes.is_empty() {
+            return;
+        }
+        let mut start = usize::from(self.after_cr && bytes.first() == Some(&b'\n'));
+        self.after_cr = false;
+        while let Some(off) = bytes
+            .get(start..)
+            .and_then(|rest| memchr::memchr2(b'\r', b'\n', rest))
+        {
+            let at = start + off;
+            // CR and LF are ASCII, so these cuts are on character boundaries.
+            self.out.put(text.get(start..at).unwrap_or_default());
+            self.out.put("\r\n");
+            start = at + 1;
+            if bytes.get(at) == Some(&b'\r') {
+                match bytes.get(at + 1) {
+                    Some(b'\n') => start = at + 2,
+                    Some(_) => {}
+                    None => self.after_cr = true,
+                }
+            }
+        }
+        self.out.put(text.get(start..).unwrap_or_default());
+    }
 }
 
 /// The subject, repaired from the raw header bytes when the parser could not decode it.
@@ -1131,5 +1290,120 @@ fn subject_text(message: &Message<'_>, raw: &[u8]) -> String {
             .trim()
             .replace(['\r', '\n'], ""),
         None => parsed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    use super::*;
+
+    /// The line-end conversion of one whole text, written out plainly.
+    fn crlf_whole(text: &str) -> String {
+        let mut out = String::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\r' => {
+                    out.push_str("\r\n");
+                    if chars.peek() == Some(&'\n') {
+                        chars.next();
+                    }
+                }
+                '\n' => out.push_str("\r\n"),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    fn crlf_pieces(pieces: &[&str]) -> String {
+        let mut t = CrlfText::new(String::new());
+        for p in pieces {
+            t.push(p);
+        }
+        t.out
+    }
+
+    #[test]
+    fn crlf_text_converts_every_line_end_once() {
+        assert_eq!(crlf_pieces(&["a\nb\rc\r\nd"]), "a\r\nb\r\nc\r\nd");
+        assert_eq!(crlf_pieces(&["\r", "\n", "x"]), "\r\nx");
+        assert_eq!(crlf_pieces(&["a\r", "", "\nb"]), "a\r\nb");
+        assert_eq!(crlf_pieces(&["a\r", "b"]), "a\r\nb");
+        assert_eq!(crlf_pieces(&["a\r\n", "\n"]), "a\r\n\r\n");
+        assert_eq!(
+            crlf_pieces(&["峡南\r", "\n広域\r\r\n"]),
+            "峡南\r\n広域\r\n\r\n"
+        );
+        assert_eq!(crlf_pieces(&[]), "");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn crlf_text_in_pieces_equals_whole(
+            pieces in proptest::collection::vec("[a\r\n峡 ]{0,6}", 0..8)
+        ) {
+            let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+            proptest::prop_assert_eq!(crlf_pieces(&refs), crlf_whole(&pieces.concat()));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn base64_lines_in_pieces_equal_all_at_once(
+            pieces in proptest::collection::vec(proptest::collection::vec(0u8..=255, 0..130), 0..8)
+        ) {
+            let mut streamed = Vec::new();
+            let mut lines = Base64Lines::new(&mut streamed);
+            for p in &pieces {
+                lines.put_bytes(p);
+            }
+            lines.finish();
+            let mut whole = Vec::new();
+            push_base64_lines(&mut whole, &pieces.concat());
+            proptest::prop_assert_eq!(streamed, whole);
+        }
+    }
+
+    #[test]
+    fn base64_lines_are_76_characters() {
+        let mut out = Vec::new();
+        let mut lines = Base64Lines::new(&mut out);
+        lines.put_bytes(&[b'a'; 50]);
+        lines.put_bytes(&[b'b'; 70]);
+        lines.finish();
+        let text = String::from_utf8(out).unwrap();
+        let lens: Vec<usize> = text.split("\r\n").map(str::len).collect();
+        assert_eq!(lens, [76, 76, 8, 0]);
+    }
+
+    #[test]
+    fn joined_texts_match_appending() {
+        let join = |parts: &[&str], sep: &str| {
+            parts
+                .iter()
+                .fold(None, |acc, p| Some(join_text(acc, Cow::Borrowed(*p), sep)))
+                .unwrap_or_default()
+                .into_owned()
+        };
+        assert_eq!(join(&["a", "b"], "\n"), "a\nb");
+        assert_eq!(join(&["", "b"], "\n"), "b");
+        assert_eq!(join(&["a", "", "c"], "\n"), "a\n\nc");
+        assert_eq!(join(&["a", ""], "\n"), "a\n");
+        assert_eq!(join(&["<p>", "x"], ""), "<p>x");
+        assert!(matches!(
+            join_text(None, Cow::Borrowed("only"), "\n"),
+            Cow::Borrowed("only")
+        ));
+    }
+
+    #[test]
+    fn visible_characters_are_counted_up_to_the_limit() {
+        // U+3000 (ideographic space) is whitespace too.
+        assert!(fewer_visible_than(" \n\t\u{3000}", 1));
+        assert!(!fewer_visible_than(" x", 1));
+        assert!(fewer_visible_than(&"あ".repeat(39), 40));
+        assert!(!fewer_visible_than(&"あ ".repeat(40), 40));
     }
 }
