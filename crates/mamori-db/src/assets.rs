@@ -1734,9 +1734,7 @@ pub async fn list<P: Permission>(
     // taken decides, and a `+` (an expression, not the column) keeps it from walking.
     let walk_finds_the_page_early = total > offset.saturating_add(limit).saturating_mul(20);
     let inner_order = match (db.backend(), sort) {
-        (crate::Backend::Sqlite, AssetSort::Number) if !walk_finds_the_page_early => {
-            "+a.asset_no"
-        }
+        (crate::Backend::Sqlite, AssetSort::Number) if !walk_finds_the_page_early => "+a.asset_no",
         _ => order,
     };
     // LIMIT and OFFSET are written into the text: SQLite plans a bound LIMIT again every time.
