@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use lol_html::html_content::{ContentType, TextType};
-use lol_html::{HtmlRewriter, MemorySettings, Settings, element, end_tag, text};
+use lol_html::{HtmlRewriter, MemorySettings, Settings, doc_text, element, end_tag};
 
 /// A link found in the HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -333,7 +333,10 @@ pub fn to_text(html: &str, opts: Options) -> Converted {
                     }
                     Ok(())
                 }))
-                .append_element_content_handler(text!("*", move |t| {
+                // Every text of the document, also the text outside any element (an HTML part
+                // that is a bare fragment, `こんにちは<br>よろしく`): a text handler on elements
+                // would see only what sits inside one.
+                .append_document_content_handler(doc_text!(move |t| {
                     let mut st = s_txt.borrow_mut();
                     let skip = matches!(t.text_type(), TextType::ScriptData | TextType::RawText)
                         || st.in_title;
@@ -572,6 +575,22 @@ mod tests {
         assert!(!c.text.contains("color"));
         assert_eq!(c.links.len(), 1);
         assert!(!c.degraded);
+    }
+
+    #[test]
+    fn text_outside_any_element_is_kept() {
+        let c = to_text(
+            "前書き <b>太字</b> 続き<p>段落</p>結び<br>追伸<script>alert(1)</script>",
+            OPTS,
+        );
+        for word in ["前書き", "太字", "続き", "段落", "結び", "追伸"] {
+            assert!(c.text.contains(word), "{word} in {}", c.text);
+        }
+        assert!(c.text.contains("前書き 太字 続き"), "{}", c.text);
+        assert!(c.text.contains("結び\n追伸"), "{}", c.text);
+        assert!(!c.text.contains("alert"), "{}", c.text);
+        let c = to_text("こんにちは<br>よろしくお願いします", OPTS);
+        assert_eq!(c.text.trim(), "こんにちは\nよろしくお願いします");
     }
 
     #[test]

@@ -130,6 +130,12 @@ fn html_only_and_alternative_bodies() {
     assert!(body.contains("テキスト版の本文です"), "{body}");
     assert!(!body.contains("住民の皆様へ"));
     assert!(has(&o, "mail.html-alternative"));
+
+    // An HTML part that is a bare fragment, as many mailers write it: nothing is lost.
+    let fragment = "From: a@example.com\r\nSubject: frag\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\nお世話になっております。<br>会議は<b>15時</b>からです。<div>総務課</div>以上\r\n";
+    let (_, _, body) = run(fragment.as_bytes(), &Policy::default());
+    let words = "お世話になっております。\r\n会議は15時からです。\r\n総務課\r\n以上";
+    assert!(body.contains(words), "{body}");
 }
 
 #[test]
