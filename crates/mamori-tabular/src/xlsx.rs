@@ -1,7 +1,8 @@
 //! xlsx reading: the zip is checked against the limits before the workbook reader inflates
-//! anything, then the chosen sheet becomes a grid of raw cells with its formulas and merged
-//! ranges, for the common pipeline in [`crate::read`].
+//! anything, then the chosen sheet is read row by row into the common pipeline in
+//! [`crate::read`], with its formulas and merged ranges found in passes of their own.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{Cursor, Read};
 
@@ -9,7 +10,7 @@ use calamine::{DataRef, Reader, Xlsx};
 use time::{Date, Month};
 
 use crate::error::{TabularError, TabularErrorKind};
-use crate::read::{Grid, GridRow, Limits, Raw};
+use crate::read::{Limits, Raw, SheetExtras, TableBuilder};
 
 /// Entries smaller than this may compress arbitrarily well without harm (a sheet of empty
 /// styled cells); the ratio limit applies above it.
@@ -180,12 +181,14 @@ pub(crate) fn check_zip(bytes: &[u8], limits: &Limits) -> Result<SheetMarkup, Ta
     Ok(found)
 }
 
-/// Reads one sheet (the first when `sheet` is `None`) into a grid.
-pub(crate) fn read_grid(
+/// Reads one sheet (the first when `sheet` is `None`) row by row into `builder`; returns what
+/// the sheet holds besides values and the sheet's name.
+pub(crate) fn read_rows(
     bytes: &[u8],
     sheet: Option<&str>,
     limits: &Limits,
-) -> Result<(Grid, String), TabularError> {
+    builder: &mut TableBuilder<'_>,
+) -> Result<(SheetExtras, String), TabularError> {
     let markup = check_zip(bytes, limits)?;
     let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(corrupt)?;
     let names = workbook.sheet_names();
@@ -216,10 +219,7 @@ pub(crate) fn read_grid(
             max: limits.max_columns,
         })
     };
-    let is_1904 = workbook.has_1904_epoch();
-    // The sheet is streamed cell by cell into the grid: building calamine's dense ranges of
-    // values and of formulas first would hold every cell two or three times over (hundreds of
-    // megabytes for 100,000 rows), and the limits are checked as the cells come.
+    builder.is_1904 = workbook.has_1904_epoch();
     // A sheet without formula elements (what exports and most registers are) skips the pass
     // looking for them.
     let mut formulas = HashMap::new();
@@ -234,8 +234,12 @@ pub(crate) fn read_grid(
         }
         drop(reader);
     }
-    let mut rows: Vec<GridRow> = Vec::new();
+    // The sheet is streamed cell by cell, and each row goes to the builder as soon as the next
+    // one starts: neither calamine's dense ranges nor a grid of the sheet is ever built, and the
+    // limits are checked as the cells come. Shared strings are borrowed, not copied.
     let mut reader = workbook.worksheet_cells_reader(&name).map_err(corrupt)?;
+    let mut current: Option<usize> = None;
+    let mut cells: Vec<Raw<'_>> = Vec::new();
     while let Some(cell) = reader.next_cell().map_err(corrupt)? {
         let (r, c) = position(&cell);
         if r > limits.max_rows {
@@ -249,20 +253,21 @@ pub(crate) fn read_grid(
             continue;
         }
         let number = r + 1;
-        if rows.last().is_none_or(|last| last.number != number) {
-            rows.push(GridRow {
-                number,
-                cells: Vec::new(),
-            });
-        }
-        if let Some(row) = rows.last_mut() {
-            if row.cells.len() <= c {
-                row.cells.resize(c + 1, Raw::Empty);
+        if current != Some(number) {
+            if let Some(done) = current {
+                builder.push(done, std::mem::take(&mut cells));
             }
-            if let Some(slot) = row.cells.get_mut(c) {
-                *slot = value;
-            }
+            current = Some(number);
         }
+        if cells.len() <= c {
+            cells.resize(c + 1, Raw::Empty);
+        }
+        if let Some(slot) = cells.get_mut(c) {
+            *slot = value;
+        }
+    }
+    if let Some(done) = current {
+        builder.push(done, cells);
     }
     drop(reader);
     // Likewise merged cells, which calamine finds by reading the whole sheet once more.
@@ -283,16 +288,7 @@ pub(crate) fn read_grid(
             )
         })
         .collect();
-    Ok((
-        Grid {
-            rows,
-            is_1904,
-            formulas,
-            merged,
-            check_ragged: false,
-        },
-        name,
-    ))
+    Ok((SheetExtras { formulas, merged }, name))
 }
 
 /// A cell's 0-based (row, column).
@@ -302,12 +298,12 @@ fn position<T: calamine::CellType>(cell: &calamine::Cell<T>) -> (usize, usize) {
     (to(r), to(c))
 }
 
-fn raw_from_ref(data: &DataRef<'_>) -> Raw {
+fn raw_from_ref<'a>(data: &DataRef<'a>) -> Raw<'a> {
     match data {
         DataRef::Empty => Raw::Empty,
-        DataRef::SharedString(s) => Raw::Text((*s).to_owned()),
+        DataRef::SharedString(s) => Raw::Text(Cow::Borrowed(s)),
         DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => {
-            Raw::Text(s.clone())
+            Raw::Text(Cow::Owned(s.clone()))
         }
         DataRef::Int(i) => Raw::Int(*i),
         DataRef::Float(f) => Raw::Number(*f),
