@@ -392,7 +392,6 @@ impl Collector {
         self.errors.is_empty()
     }
 
-
     /// `Ok(value)` when nothing was recorded.
     pub(crate) fn finish<T>(self, value: T) -> Result<T, TabularErrors> {
         if self.errors.is_empty() {

@@ -185,12 +185,15 @@ impl Row {
     /// The `(key, value)` pairs of the columns present, in file order.
     pub fn cells(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
         let mut start = 0usize;
-        self.keys.iter().zip(self.ends.iter()).map(move |(k, &end)| {
-            let end = end as usize;
-            let value = self.text.get(start..end).unwrap_or("");
-            start = end;
-            (*k, value)
-        })
+        self.keys
+            .iter()
+            .zip(self.ends.iter())
+            .map(move |(k, &end)| {
+                let end = end as usize;
+                let value = self.text.get(start..end).unwrap_or("");
+                start = end;
+                (*k, value)
+            })
     }
 }
 
@@ -364,7 +367,11 @@ fn line_of(bytes: &[u8], pos: usize) -> usize {
 
 /// Parses CSV text record by record into the table; the row number of a record is the row
 /// Excel shows for it.
-fn csv_rows(text: &str, limits: &Limits, builder: &mut TableBuilder<'_>) -> Result<(), TabularError> {
+fn csv_rows(
+    text: &str,
+    limits: &Limits,
+    builder: &mut TableBuilder<'_>,
+) -> Result<(), TabularError> {
     let first_line = text.lines().next().unwrap_or("");
     let delimiter = if !first_line.contains(',') && first_line.contains('\t') {
         b'\t'

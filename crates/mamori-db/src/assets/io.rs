@@ -1024,7 +1024,10 @@ pub async fn plan(
     let mut existing: HashMap<String, Registered> = HashMap::new();
     let mut pages = rows::Pages::new(org, " WHERE a.org_id = $1", &[], rows::Order::Id, PAGE_ROWS);
     while let Some(page) = pages.next(&mut tx).await? {
-        existing.extend(page.into_iter().map(|a| (a.asset_no.clone(), Registered::of(&a))));
+        existing.extend(
+            page.into_iter()
+                .map(|a| (a.asset_no.clone(), Registered::of(&a))),
+        );
     }
     let rules = RuleContext::load(&mut tx, org, None, today_jst()).await?;
     tx.commit().await?;
@@ -1258,6 +1261,10 @@ fn diff(
     after: &mut AssetInput,
     cp932: bool,
 ) -> Vec<FieldChange> {
+    // Equal fields are written alike: the common case of a re-imported export costs no text.
+    if before == after {
+        return Vec::new();
+    }
     let old = names.cells(before);
     let mut new = names.cells(after);
     if cp932 {
@@ -1432,13 +1439,13 @@ pub async fn apply(
         // The new ids come back with their 資産番号. The order of RETURNING rows is not
         // promised, though every engine keeps it: each is checked, and only when one is out of
         // place is a map built.
-        let returned = q
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| match unique_violation(e, "資産番号") {
-                DbError::Duplicate(_) => ImportError::Stale,
-                other => ImportError::Db(other),
-            })?;
+        let returned =
+            q.fetch_all(&mut *tx)
+                .await
+                .map_err(|e| match unique_violation(e, "資産番号") {
+                    DbError::Duplicate(_) => ImportError::Stale,
+                    other => ImportError::Db(other),
+                })?;
         inserting += t.elapsed();
         let in_order = returned.len() == chunk.len()
             && returned
