@@ -169,10 +169,44 @@ pub async fn append(conn: &mut AnyConnection, new: NewEntry) -> DbResult<i64> {
     Ok(seq)
 }
 
+/// An entry whose JSON is already text: a bulk writer (an import of 100,000 assets) renders it
+/// straight from typed fields, without building a `serde_json::Value` per entry. The text is
+/// stored and hashed as given, so it must be what `Value::to_string` would write.
+#[derive(Debug, Clone, Default)]
+pub struct RenderedEntry {
+    /// The entry, with `before` and `after` left empty.
+    pub entry: NewEntry,
+    /// State before, as JSON text.
+    pub before_json: Option<String>,
+    /// State after, as JSON text.
+    pub after_json: Option<String>,
+}
+
+impl From<NewEntry> for RenderedEntry {
+    fn from(mut entry: NewEntry) -> Self {
+        let before_json = entry.before.take().map(|v| v.to_string());
+        let after_json = entry.after.take().map(|v| v.to_string());
+        RenderedEntry {
+            entry,
+            before_json,
+            after_json,
+        }
+    }
+}
+
 /// Appends many entries in order inside the caller's write transaction (a bulk change or an
 /// import: one entry per object changed), taking the chain head once and inserting in batches.
 /// Returns the sequence number of the last entry (the head's when `entries` is empty).
 pub async fn append_many(conn: &mut AnyConnection, entries: Vec<NewEntry>) -> DbResult<i64> {
+    let rendered: Vec<RenderedEntry> = entries.into_iter().map(RenderedEntry::from).collect();
+    append_rendered(conn, rendered).await
+}
+
+/// [`append_many`] for entries whose JSON is already text.
+pub async fn append_rendered(
+    conn: &mut AnyConnection,
+    entries: Vec<RenderedEntry>,
+) -> DbResult<i64> {
     const BATCH: usize = 400;
     let count = i64::try_from(entries.len()).unwrap_or(i64::MAX);
     let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
@@ -183,7 +217,8 @@ pub async fn append_many(conn: &mut AnyConnection, entries: Vec<NewEntry>) -> Db
     let mut prev_hash: String = head.try_get(1)?;
     let at = now_text();
     let mut built = Vec::with_capacity(entries.len());
-    for (seq, new) in (last - count + 1..).zip(entries) {
+    for (seq, rendered) in (last - count + 1..).zip(entries) {
+        let new = rendered.entry;
         let mut entry = Entry {
             seq,
             hash_version: HASH_VERSION,
@@ -195,8 +230,8 @@ pub async fn append_many(conn: &mut AnyConnection, entries: Vec<NewEntry>) -> Db
             action: new.action,
             object_type: new.object_type,
             object_id: new.object_id,
-            before_json: new.before.map(|v| v.to_string()),
-            after_json: new.after.map(|v| v.to_string()),
+            before_json: rendered.before_json,
+            after_json: rendered.after_json,
             request_id: new.request_id,
             prev_hash: std::mem::take(&mut prev_hash),
             hash: String::new(),
@@ -205,34 +240,50 @@ pub async fn append_many(conn: &mut AnyConnection, entries: Vec<NewEntry>) -> Db
         prev_hash.clone_from(&entry.hash);
         built.push(entry);
     }
-    for chunk in built.chunks(BATCH) {
-        let mut sql = String::from(
-            "INSERT INTO audit_entry (seq, hash_version, at, org_id, actor_id, actor, unit_id, action, \
-             object_type, object_id, before_json, after_json, request_id, prev_hash, hash) VALUES ",
-        );
-        sql.push_str(&crate::values_placeholders(conn, chunk.len(), 15));
+    let written = !built.is_empty();
+    // The statement of a full batch is the same every time: written once.
+    let mut statement: Option<(usize, String)> = None;
+    let mut built = built.into_iter();
+    loop {
+        let chunk: Vec<Entry> = built.by_ref().take(BATCH).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let sql = match &statement {
+            Some((n, sql)) if *n == chunk.len() => sql.clone(),
+            _ => {
+                let mut sql = String::from(
+                    "INSERT INTO audit_entry (seq, hash_version, at, org_id, actor_id, actor, unit_id, action, \
+                     object_type, object_id, before_json, after_json, request_id, prev_hash, hash) VALUES ",
+                );
+                sql.push_str(&crate::values_placeholders(conn, chunk.len(), 15));
+                statement = Some((chunk.len(), sql.clone()));
+                sql
+            }
+        };
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        // Bound by value: the entries are not needed after this.
         for e in chunk {
             q = q
                 .bind(e.seq)
                 .bind(e.hash_version)
-                .bind(e.at.clone())
+                .bind(e.at)
                 .bind(e.org_id)
                 .bind(e.actor_id)
-                .bind(e.actor.clone())
+                .bind(e.actor)
                 .bind(e.unit_id)
-                .bind(e.action.clone())
-                .bind(e.object_type.clone())
-                .bind(e.object_id.clone())
-                .bind(e.before_json.clone())
-                .bind(e.after_json.clone())
-                .bind(e.request_id.clone())
-                .bind(e.prev_hash.clone())
-                .bind(e.hash.clone());
+                .bind(e.action)
+                .bind(e.object_type)
+                .bind(e.object_id)
+                .bind(e.before_json)
+                .bind(e.after_json)
+                .bind(e.request_id)
+                .bind(e.prev_hash)
+                .bind(e.hash);
         }
         q.execute(&mut *conn).await?;
     }
-    if !built.is_empty() {
+    if written {
         sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
             .bind(&prev_hash)
             .execute(&mut *conn)

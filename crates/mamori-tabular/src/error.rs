@@ -392,10 +392,6 @@ impl Collector {
         self.errors.is_empty()
     }
 
-    pub(crate) fn is_full(&self) -> bool {
-        self.errors.truncated
-    }
-
     /// `Ok(value)` when nothing was recorded.
     pub(crate) fn finish<T>(self, value: T) -> Result<T, TabularErrors> {
         if self.errors.is_empty() {

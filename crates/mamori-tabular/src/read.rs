@@ -2,7 +2,10 @@
 //! Shift_JIS/CP932 as Excel in Japan writes it), header matching, and conversion of every cell to
 //! a string keyed by the schema — with every problem named by row, column, cell and value.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
 
 use time::Date;
 
@@ -130,32 +133,76 @@ impl Table {
     }
 }
 
-/// One data row.
+/// One data row, stored compactly: the values of the columns present in the file, converted
+/// to text, in one string. A register of 100,000 rows is held in tens of megabytes, not hundreds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     /// 1-based row number as Excel shows it.
     pub number: usize,
-    /// Values by schema key, for the columns present in the file; empty cells are `""`.
-    pub cells: BTreeMap<&'static str, String>,
+    /// The schema keys of the values, in file order (shared by every row of a table).
+    keys: Arc<[&'static str]>,
+    /// Every value, one after another.
+    text: Box<str>,
+    /// Where each value ends in `text`, one per key.
+    ends: Box<[u32]>,
 }
 
 impl Row {
+    /// A row of `(key, value)` pairs (for callers building rows of their own, and tests).
+    pub fn new<'v>(number: usize, cells: impl IntoIterator<Item = (&'static str, &'v str)>) -> Row {
+        let mut keys = Vec::new();
+        let mut text = String::new();
+        let mut ends = Vec::new();
+        for (key, value) in cells {
+            keys.push(key);
+            text.push_str(value);
+            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        }
+        Row {
+            number,
+            keys: keys.into(),
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+        }
+    }
+
     /// The value of a column, `None` when the column is not in the file.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.cells.get(key).map(String::as_str)
+        let i = self.keys.iter().position(|k| *k == key)?;
+        let start = match i.checked_sub(1) {
+            Some(before) => *self.ends.get(before)?,
+            None => 0,
+        };
+        let end = *self.ends.get(i)?;
+        self.text.get(start as usize..end as usize)
     }
 
     /// The value of a column, empty when absent or blank.
     pub fn text(&self, key: &str) -> &str {
         self.get(key).unwrap_or("")
     }
+
+    /// The `(key, value)` pairs of the columns present, in file order.
+    pub fn cells(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
+        let mut start = 0usize;
+        self.keys
+            .iter()
+            .zip(self.ends.iter())
+            .map(move |(k, &end)| {
+                let end = end as usize;
+                let value = self.text.get(start..end).unwrap_or("");
+                start = end;
+                (*k, value)
+            })
+    }
 }
 
-/// A cell as the file holds it, before the schema gives it meaning.
+/// A cell as the file holds it, before the schema gives it meaning; text borrows from the
+/// workbook's shared strings or the CSV record where it can.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Raw {
+pub(crate) enum Raw<'a> {
     Empty,
-    Text(String),
+    Text(Cow<'a, str>),
     Int(i64),
     Number(f64),
     Bool(bool),
@@ -163,7 +210,7 @@ pub(crate) enum Raw {
     Error(String),
 }
 
-impl Raw {
+impl Raw<'_> {
     fn is_blank(&self) -> bool {
         match self {
             Raw::Empty => true,
@@ -171,26 +218,27 @@ impl Raw {
             _ => false,
         }
     }
+
+    fn into_owned(self) -> Raw<'static> {
+        match self {
+            Raw::Empty => Raw::Empty,
+            Raw::Text(s) => Raw::Text(Cow::Owned(s.into_owned())),
+            Raw::Int(i) => Raw::Int(i),
+            Raw::Number(f) => Raw::Number(f),
+            Raw::Bool(b) => Raw::Bool(b),
+            Raw::DateTime { date, seconds } => Raw::DateTime { date, seconds },
+            Raw::Error(e) => Raw::Error(e),
+        }
+    }
 }
 
-/// A row of raw cells, indexed by 0-based column.
-#[derive(Debug, Clone)]
-pub(crate) struct GridRow {
-    pub(crate) number: usize,
-    pub(crate) cells: Vec<Raw>,
-}
-
-/// A sheet or CSV file as raw cells, with what the xlsx reader knows besides values.
+/// What the xlsx reader knows besides values, needed once every row is read.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Grid {
-    pub(crate) rows: Vec<GridRow>,
-    pub(crate) is_1904: bool,
+pub(crate) struct SheetExtras {
     /// Formulas by (1-based row, 0-based column).
     pub(crate) formulas: HashMap<(usize, usize), String>,
     /// Merged ranges: first row, first column, last row, last column.
     pub(crate) merged: Vec<(usize, usize, usize, usize)>,
-    /// CSV rows must have as many cells as the header.
-    pub(crate) check_ragged: bool,
 }
 
 /// Decides what a file is from its content; the name only matters to refuse a file that claims
@@ -233,15 +281,22 @@ pub fn read_table(
         return Err(TabularError::file(TabularErrorKind::EmptyFile).into());
     }
     let format = detect_format(bytes, file_name)?;
+    // The rows go straight from the file into the table as they are read: no grid of the whole
+    // sheet is held. A problem with the file itself (broken XML, too many rows) outranks every
+    // problem with its cells, as it did when the whole sheet was read first.
     match format {
         SourceFormat::Xlsx => {
-            let (grid, sheet) = crate::xlsx::read_grid(bytes, options.sheet.as_deref(), limits)?;
-            build_table(grid, schema, limits, format, None, Some(sheet))
+            let mut builder = TableBuilder::new(schema, limits, format, false);
+            let (extras, sheet) =
+                crate::xlsx::read_rows(bytes, options.sheet.as_deref(), limits, &mut builder)?;
+            builder.finish(&extras, None, Some(sheet))
         }
         SourceFormat::Csv => {
             let (text, encoding) = decode_text(bytes)?;
-            let grid = csv_grid(&text, limits)?;
-            build_table(grid, schema, limits, format, Some(encoding), None)
+            let mut builder = TableBuilder::new(schema, limits, format, true);
+            csv_rows(&text, limits, &mut builder)?;
+            drop(text);
+            builder.finish(&SheetExtras::default(), Some(encoding), None)
         }
     }
 }
@@ -310,8 +365,13 @@ fn line_of(bytes: &[u8], pos: usize) -> usize {
         + 1
 }
 
-/// Parses CSV text into a grid; the row number of a record is the row Excel shows for it.
-fn csv_grid(text: &str, limits: &Limits) -> Result<Grid, TabularError> {
+/// Parses CSV text record by record into the table; the row number of a record is the row
+/// Excel shows for it.
+fn csv_rows(
+    text: &str,
+    limits: &Limits,
+    builder: &mut TableBuilder<'_>,
+) -> Result<(), TabularError> {
     let first_line = text.lines().next().unwrap_or("");
     let delimiter = if !first_line.contains(',') && first_line.contains('\t') {
         b'\t'
@@ -323,12 +383,13 @@ fn csv_grid(text: &str, limits: &Limits) -> Result<Grid, TabularError> {
         .flexible(true)
         .delimiter(delimiter)
         .from_reader(text.as_bytes());
-    let mut rows = Vec::new();
+    let mut records = 0usize;
     // Line breaks inside quoted cells advance the line count but not Excel's row count.
     let mut newlines_inside_cells = 0usize;
     let mut lines = LineCounter::new(text);
-    for result in reader.records() {
-        let record = result.map_err(|e| {
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = reader.read_record(&mut record).map_err(|e| {
             let row = e.position().map(|p| lines.line_at(byte_offset(p)));
             TabularError {
                 row,
@@ -340,11 +401,14 @@ fn csv_grid(text: &str, limits: &Limits) -> Result<Grid, TabularError> {
                 },
             }
         })?;
+        if !more {
+            return Ok(());
+        }
         let line = record
             .position()
-            .map_or(rows.len() + 1, |p| lines.line_at(byte_offset(p)));
+            .map_or(records + 1, |p| lines.line_at(byte_offset(p)));
         let number = line.saturating_sub(newlines_inside_cells);
-        if rows.len() > limits.max_rows {
+        if records > limits.max_rows {
             return Err(TabularError::file(TabularErrorKind::TooManyRows {
                 max: limits.max_rows,
             }));
@@ -362,14 +426,10 @@ fn csv_grid(text: &str, limits: &Limits) -> Result<Grid, TabularError> {
             .iter()
             .map(|f| f.matches('\n').count())
             .sum::<usize>();
-        let cells = record.iter().map(|f| Raw::Text(f.to_owned())).collect();
-        rows.push(GridRow { number, cells });
+        records += 1;
+        let cells: Vec<Raw<'_>> = record.iter().map(|f| Raw::Text(Cow::Borrowed(f))).collect();
+        builder.push(number, cells);
     }
-    Ok(Grid {
-        rows,
-        check_ragged: true,
-        ..Grid::default()
-    })
 }
 
 fn byte_offset(p: &csv::Position) -> usize {
@@ -406,203 +466,346 @@ impl<'t> LineCounter<'t> {
     }
 }
 
-/// Header detection, structural checks and cell conversion, shared by xlsx and CSV.
-fn build_table(
-    grid: Grid,
-    schema: &[Column],
-    limits: &Limits,
-    format: SourceFormat,
-    encoding: Option<TextEncoding>,
-    sheet: Option<String>,
-) -> Result<Table, TabularErrors> {
-    let mut errors = Collector::new(limits.max_errors);
-    let (header_index, header) = find_header(&grid, schema)?;
-    let header_row = grid.rows.get(header_index).map_or(1, |r| r.number);
-    let header_problems = header.errors(header_row);
-    if !header_problems.is_empty() {
-        for e in header_problems {
-            errors.push(e);
-        }
-        return errors.finish(empty_table(format, encoding, sheet, header_row));
-    }
-    let columns = header.found;
-    // The header row's width: cells after the last header must stay empty.
-    let width = grid.rows.get(header_index).map_or(0, |r| {
-        r.cells
-            .iter()
-            .rposition(|c| !c.is_blank())
-            .map_or(0, |p| p + 1)
-    });
+/// Where the table builder is: looking for the header among the first rows, reading data
+/// rows, or done with the rows (the header was wrong, or there were too many rows or errors).
+enum Stage {
+    /// The non-blank rows so far (at most [`HEADER_SEARCH_ROWS`]), each kept until the header
+    /// is known.
+    Searching(Vec<(usize, Vec<Raw<'static>>)>),
+    Reading,
+    Done,
+}
 
-    for &(r1, c1, r2, c2) in &grid.merged {
-        if r2 >= header_row {
-            let range = format!("{}:{}", cell_ref(r1, c1), cell_ref(r2, c2));
-            let e = TabularError::row(r1, TabularErrorKind::MergedCells { range })
-                .at_cell(Some(cell_ref(r1, c1)));
-            if !errors.push(e) {
-                break;
+/// The header row found and what follows from it.
+struct Header {
+    columns: Vec<FoundColumn>,
+    ignored: Vec<String>,
+    /// The schema keys in file order, shared by every row.
+    keys: Arc<[&'static str]>,
+    /// The header row's width: cells after the last header must stay empty (CSV).
+    width: usize,
+}
+
+/// Header detection, structural checks and cell conversion, shared by xlsx and CSV, fed one
+/// row at a time as the file is read.
+pub(crate) struct TableBuilder<'s> {
+    schema: &'s [Column],
+    limits: &'s Limits,
+    format: SourceFormat,
+    /// CSV rows must have as many cells as the header.
+    check_ragged: bool,
+    pub(crate) is_1904: bool,
+    stage: Stage,
+    /// Row number of the header row, once known.
+    header_row: usize,
+    header: Option<Header>,
+    /// Problems with the header row (then no data row is read).
+    header_errors: Vec<TabularError>,
+    /// Problems with data rows, in file order; one more than can be reported is kept, so the
+    /// report knows it was cut.
+    row_errors: Vec<TabularError>,
+    rows: Vec<Row>,
+    /// Data rows read (the kept ones, and those with problems).
+    rows_seen: usize,
+}
+
+impl<'s> TableBuilder<'s> {
+    pub(crate) fn new(
+        schema: &'s [Column],
+        limits: &'s Limits,
+        format: SourceFormat,
+        check_ragged: bool,
+    ) -> Self {
+        TableBuilder {
+            schema,
+            limits,
+            format,
+            check_ragged,
+            is_1904: false,
+            stage: Stage::Searching(Vec::new()),
+            header_row: 1,
+            header: None,
+            header_errors: Vec::new(),
+            row_errors: Vec::new(),
+            rows: Vec::new(),
+            rows_seen: 0,
+        }
+    }
+
+    /// Takes the next row of the file (raw cells by 0-based column).
+    pub(crate) fn push(&mut self, number: usize, cells: Vec<Raw<'_>>) {
+        match &mut self.stage {
+            Stage::Done => {}
+            Stage::Reading => self.data_row(number, &cells),
+            Stage::Searching(candidates) => {
+                // Wholly blank rows are neither headers nor data.
+                if cells.iter().all(Raw::is_blank) {
+                    return;
+                }
+                let complete = header_match(self.schema, &cells).is_complete();
+                candidates.push((number, cells.into_iter().map(Raw::into_owned).collect()));
+                if complete || candidates.len() >= HEADER_SEARCH_ROWS {
+                    self.choose_header();
+                }
             }
         }
     }
-    let header_of = |index: usize| {
-        columns
-            .iter()
-            .find(|c| c.index == index)
-            .map(|c| c.header_as_written.clone())
-    };
-    let mut formulas: Vec<(&(usize, usize), &String)> = grid
-        .formulas
-        .iter()
-        .filter(|((row, col), _)| *row >= header_row && columns.iter().any(|c| c.index == *col))
-        .collect();
-    formulas.sort();
-    for (&(row, col), formula) in formulas {
-        let e = TabularError {
-            row: Some(row),
-            column: header_of(col),
-            cell: Some(cell_ref(row, col)),
-            value: None,
-            kind: TabularErrorKind::Formula {
-                formula: formula.clone(),
-            },
+
+    /// Picks the header among the rows kept: the first with every required column, else the one
+    /// matching most columns (whose errors then say what is missing); the kept rows after it
+    /// are data.
+    fn choose_header(&mut self) {
+        let Stage::Searching(candidates) = std::mem::replace(&mut self.stage, Stage::Done) else {
+            return;
         };
-        if !errors.push(e) {
-            break;
+        let mut best: Option<(usize, HeaderMatch)> = None;
+        for (index, (_, cells)) in candidates.iter().enumerate() {
+            let m = header_match(self.schema, cells);
+            if m.is_complete() {
+                best = Some((index, m));
+                break;
+            }
+            if best.as_ref().is_none_or(|(_, b)| m.score() > b.score()) {
+                best = Some((index, m));
+            }
+        }
+        let Some((index, found)) = best else {
+            self.header_errors
+                .push(TabularError::file(TabularErrorKind::NoHeader));
+            return;
+        };
+        let Some((header_row, header_cells)) = candidates.get(index) else {
+            return;
+        };
+        self.header_row = *header_row;
+        let problems = found.errors(*header_row);
+        if !problems.is_empty() {
+            // Rows after a wrong header are not read.
+            self.header_errors = problems;
+            return;
+        }
+        let width = header_cells
+            .iter()
+            .rposition(|c| !c.is_blank())
+            .map_or(0, |p| p + 1);
+        let keys: Vec<&'static str> = found.found.iter().map(|c| c.column.key).collect();
+        self.header = Some(Header {
+            columns: found.found,
+            ignored: found.ignored,
+            keys: keys.into(),
+            width,
+        });
+        self.stage = Stage::Reading;
+        for (number, cells) in candidates.into_iter().skip(index + 1) {
+            self.data_row(number, &cells);
         }
     }
 
-    let mut rows = Vec::new();
-    let (check_ragged, is_1904) = (grid.check_ragged, grid.is_1904);
-    // Consumed row by row, so the raw cells are freed as the rows are built.
-    for grid_row in grid.rows.into_iter().skip(header_index + 1) {
-        if errors.is_full() {
-            break;
+    /// Records a problem with a data row; once more are known than can be reported, reading
+    /// rows stops.
+    fn row_error(&mut self, e: TabularError) {
+        self.row_errors.push(e);
+        if self.row_errors.len() > self.limits.max_errors.max(1) {
+            self.stage = Stage::Done;
         }
-        if check_ragged {
-            let last = grid_row
-                .cells
+    }
+
+    /// Checks and converts one data row.
+    fn data_row(&mut self, number: usize, cells: &[Raw<'_>]) {
+        if !matches!(self.stage, Stage::Reading) {
+            return;
+        }
+        let Some(header) = &self.header else {
+            return;
+        };
+        if self.check_ragged {
+            let width = header.width;
+            let last = cells
                 .iter()
                 .rposition(|c| !c.is_blank())
                 .map_or(0, |p| p + 1);
-            let short = grid_row.cells.len() < width && !grid_row.cells.iter().all(Raw::is_blank);
+            let short = cells.len() < width && !cells.iter().all(Raw::is_blank);
             if short || last > width {
-                let found = if short { grid_row.cells.len() } else { last };
-                errors.push(TabularError::row(
-                    grid_row.number,
+                let found = if short { cells.len() } else { last };
+                self.row_error(TabularError::row(
+                    number,
                     TabularErrorKind::RaggedRow {
                         expected: width,
                         found,
                     },
                 ));
-                continue;
+                return;
             }
         }
-        let blank = columns
+        let blank = header
+            .columns
             .iter()
-            .all(|c| grid_row.cells.get(c.index).is_none_or(Raw::is_blank));
+            .all(|c| cells.get(c.index).is_none_or(Raw::is_blank));
         if blank {
-            continue;
+            return;
         }
-        if rows.len() >= limits.max_rows {
-            errors.push(TabularError::row(
-                grid_row.number,
+        if self.rows_seen >= self.limits.max_rows {
+            self.row_error(TabularError::row(
+                number,
                 TabularErrorKind::TooManyRows {
-                    max: limits.max_rows,
+                    max: self.limits.max_rows,
                 },
             ));
-            break;
+            self.stage = Stage::Done;
+            return;
         }
-        let mut cells = BTreeMap::new();
-        for found in &columns {
-            let raw = grid_row.cells.get(found.index).unwrap_or(&Raw::Empty);
-            match convert(raw, found.column.kind, is_1904, limits) {
-                Ok(value) => {
-                    cells.insert(found.column.key, value);
-                }
-                Err((kind, value)) => {
-                    let cell = (format == SourceFormat::Xlsx)
-                        .then(|| cell_ref(grid_row.number, found.index));
-                    let e =
-                        TabularError::cell(grid_row.number, &found.header_as_written, &value, kind)
-                            .at_cell(cell);
-                    errors.push(e);
+        self.rows_seen += 1;
+        let mut text = String::new();
+        let mut ends = Vec::with_capacity(header.columns.len());
+        let mut problems = Vec::new();
+        for found in &header.columns {
+            let raw = cells.get(found.index).unwrap_or(&Raw::Empty);
+            if let Err((kind, value)) =
+                convert_into(raw, found.column.kind, self.is_1904, self.limits, &mut text)
+            {
+                let cell =
+                    (self.format == SourceFormat::Xlsx).then(|| cell_ref(number, found.index));
+                problems.push(
+                    TabularError::cell(number, &found.header_as_written, &value, kind)
+                        .at_cell(cell),
+                );
+            }
+            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        }
+        if problems.is_empty() {
+            // Rows are kept only while the file is clean: the caller gets none otherwise.
+            if self.row_errors.is_empty() {
+                let keys = Arc::clone(&header.keys);
+                self.rows.push(Row {
+                    number,
+                    keys,
+                    text: text.into_boxed_str(),
+                    ends: ends.into_boxed_slice(),
+                });
+            }
+        } else {
+            self.rows = Vec::new();
+            for e in problems {
+                self.row_error(e);
+            }
+        }
+    }
+
+    /// The table, or every problem found: the header's, then merged cells and formulas (which
+    /// the xlsx reader finds in passes of their own), then the rows', up to the error limit.
+    pub(crate) fn finish(
+        mut self,
+        extras: &SheetExtras,
+        encoding: Option<TextEncoding>,
+        sheet: Option<String>,
+    ) -> Result<Table, TabularErrors> {
+        if matches!(self.stage, Stage::Searching(_)) {
+            self.choose_header();
+        }
+        let header_row = self.header_row;
+        let mut table = Table {
+            format: self.format,
+            encoding,
+            sheet,
+            header_row,
+            columns: Vec::new(),
+            ignored_headers: Vec::new(),
+            rows: Vec::new(),
+        };
+        let mut errors = Collector::new(self.limits.max_errors);
+        let Some(header) = self.header else {
+            if self.header_errors.is_empty() {
+                self.header_errors
+                    .push(TabularError::file(TabularErrorKind::NoHeader));
+            }
+            for e in self.header_errors {
+                errors.push(e);
+            }
+            return errors.finish(table);
+        };
+        for &(r1, c1, r2, c2) in &extras.merged {
+            if r2 >= header_row {
+                let range = format!("{}:{}", cell_ref(r1, c1), cell_ref(r2, c2));
+                let e = TabularError::row(r1, TabularErrorKind::MergedCells { range })
+                    .at_cell(Some(cell_ref(r1, c1)));
+                if !errors.push(e) {
+                    break;
                 }
             }
         }
-        rows.push(Row {
-            number: grid_row.number,
-            cells,
-        });
-    }
-    let table = Table {
-        format,
-        encoding,
-        sheet,
-        header_row,
-        columns,
-        ignored_headers: header.ignored,
-        rows,
-    };
-    errors.finish(table)
-}
-
-fn empty_table(
-    format: SourceFormat,
-    encoding: Option<TextEncoding>,
-    sheet: Option<String>,
-    header_row: usize,
-) -> Table {
-    Table {
-        format,
-        encoding,
-        sheet,
-        header_row,
-        columns: Vec::new(),
-        ignored_headers: Vec::new(),
-        rows: Vec::new(),
-    }
-}
-
-/// Picks the header row among the first non-blank rows: the first with every required column,
-/// else the one matching most columns (whose errors then say what is missing).
-fn find_header(grid: &Grid, schema: &[Column]) -> Result<(usize, HeaderMatch), TabularError> {
-    let mut best: Option<(usize, HeaderMatch)> = None;
-    let candidates = grid
-        .rows
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| !r.cells.iter().all(Raw::is_blank))
-        .take(HEADER_SEARCH_ROWS);
-    for (index, row) in candidates {
-        let texts: Vec<String> = row.cells.iter().map(header_text).collect();
-        let m = match_headers(schema, &texts);
-        if m.missing.is_empty() && m.duplicates.is_empty() {
-            return Ok((index, m));
+        let header_of = |index: usize| {
+            header
+                .columns
+                .iter()
+                .find(|c| c.index == index)
+                .map(|c| c.header_as_written.clone())
+        };
+        let mut formulas: Vec<(&(usize, usize), &String)> = extras
+            .formulas
+            .iter()
+            .filter(|((row, col), _)| {
+                *row >= header_row && header.columns.iter().any(|c| c.index == *col)
+            })
+            .collect();
+        formulas.sort();
+        for (&(row, col), formula) in formulas {
+            let e = TabularError {
+                row: Some(row),
+                column: header_of(col),
+                cell: Some(cell_ref(row, col)),
+                value: None,
+                kind: TabularErrorKind::Formula {
+                    formula: formula.clone(),
+                },
+            };
+            if !errors.push(e) {
+                break;
+            }
         }
-        if best.as_ref().is_none_or(|(_, b)| m.score() > b.score()) {
-            best = Some((index, m));
+        for e in self.row_errors {
+            if !errors.push(e) {
+                break;
+            }
         }
+        if errors.is_empty_so_far() {
+            table.columns = header.columns;
+            table.ignored_headers = header.ignored;
+            table.rows = self.rows;
+        }
+        errors.finish(table)
     }
-    best.ok_or_else(|| TabularError::file(TabularErrorKind::NoHeader))
 }
 
-fn header_text(raw: &Raw) -> String {
+/// How a row of raw cells matches the schema as a header.
+fn header_match(schema: &[Column], cells: &[Raw<'_>]) -> HeaderMatch {
+    let texts: Vec<String> = cells.iter().map(header_text).collect();
+    match_headers(schema, &texts)
+}
+
+fn header_text(raw: &Raw<'_>) -> String {
     match raw {
         Raw::Text(s) => s.trim().to_owned(),
-        other => convert(other, ColumnKind::Text, false, &Limits::default()).unwrap_or_default(),
+        other => {
+            let mut out = String::new();
+            match convert_into(other, ColumnKind::Text, false, &Limits::default(), &mut out) {
+                Ok(()) => out,
+                Err(_) => String::new(),
+            }
+        }
     }
 }
 
-/// Converts a raw cell to the string the caller receives, or the reason and the value shown in
-/// the error.
-fn convert(
-    raw: &Raw,
+/// Converts a raw cell to the text the caller receives, appended to `out`; or the reason and
+/// the value shown in the error (`out` is then left as it was).
+fn convert_into(
+    raw: &Raw<'_>,
     kind: ColumnKind,
     is_1904: bool,
     limits: &Limits,
-) -> Result<String, (TabularErrorKind, String)> {
+    out: &mut String,
+) -> Result<(), (TabularErrorKind, String)> {
     let text = match raw {
-        Raw::Empty => return Ok(String::new()),
+        Raw::Empty => return Ok(()),
         Raw::Error(code) => {
             return Err((
                 TabularErrorKind::CellErrorValue { code: code.clone() },
@@ -610,74 +813,100 @@ fn convert(
             ));
         }
         Raw::Text(s) => {
-            let chars = s.chars().count();
-            if chars > limits.max_cell_chars {
-                let kind = TabularErrorKind::CellTooLong {
-                    chars,
-                    max: limits.max_cell_chars,
-                };
-                return Err((kind, s.chars().take(20).collect()));
+            // A string of at most that many bytes cannot have more characters.
+            if s.len() > limits.max_cell_chars {
+                let chars = s.chars().count();
+                if chars > limits.max_cell_chars {
+                    let kind = TabularErrorKind::CellTooLong {
+                        chars,
+                        max: limits.max_cell_chars,
+                    };
+                    return Err((kind, s.chars().take(20).collect()));
+                }
             }
-            unguard(s.trim()).to_owned()
+            unguard(s.trim())
         }
-        Raw::Bool(b) => (if *b { "TRUE" } else { "FALSE" }).to_owned(),
+        Raw::Bool(b) => {
+            if *b {
+                "TRUE"
+            } else {
+                "FALSE"
+            }
+        }
         Raw::Int(i) => {
-            return match kind {
-                ColumnKind::Text => Ok(i.to_string()),
-                ColumnKind::Date => serial_date(*i as f64, is_1904)
-                    .ok_or_else(|| (TabularErrorKind::InvalidDateSerial, i.to_string())),
-            };
+            match kind {
+                ColumnKind::Text => {
+                    let _ = write!(out, "{i}");
+                }
+                ColumnKind::Date => out.push_str(
+                    &serial_date(*i as f64, is_1904)
+                        .ok_or_else(|| (TabularErrorKind::InvalidDateSerial, i.to_string()))?,
+                ),
+            }
+            return Ok(());
         }
         Raw::Number(f) => {
-            return match kind {
-                ColumnKind::Text => Ok(format_number(*f)),
-                ColumnKind::Date => serial_date(*f, is_1904)
-                    .ok_or_else(|| (TabularErrorKind::InvalidDateSerial, format_number(*f))),
-            };
+            match kind {
+                ColumnKind::Text => out.push_str(&format_number(*f)),
+                ColumnKind::Date => out.push_str(
+                    &serial_date(*f, is_1904)
+                        .ok_or_else(|| (TabularErrorKind::InvalidDateSerial, format_number(*f)))?,
+                ),
+            }
+            return Ok(());
         }
         Raw::DateTime { date, seconds } => {
             let iso = mamori_core::calendar::format_iso(*date);
-            return match (kind, *seconds) {
-                (_, 0) => Ok(iso),
-                (ColumnKind::Text, s) => Ok(format!(
-                    "{iso} {:02}:{:02}:{:02}",
-                    s / 3600,
-                    s / 60 % 60,
-                    s % 60
-                )),
-                (ColumnKind::Date, _) => Err((
-                    TabularErrorKind::InvalidDate {
-                        reason: "日付に時刻が含まれています。日付だけを入力してください".to_owned(),
-                    },
-                    iso,
-                )),
-            };
+            match (kind, *seconds) {
+                (_, 0) => out.push_str(&iso),
+                (ColumnKind::Text, s) => {
+                    let _ = write!(
+                        out,
+                        "{iso} {:02}:{:02}:{:02}",
+                        s / 3600,
+                        s / 60 % 60,
+                        s % 60
+                    );
+                }
+                (ColumnKind::Date, _) => {
+                    return Err((
+                        TabularErrorKind::InvalidDate {
+                            reason: "日付に時刻が含まれています。日付だけを入力してください"
+                                .to_owned(),
+                        },
+                        iso,
+                    ));
+                }
+            }
+            return Ok(());
         }
     };
     match kind {
-        ColumnKind::Text => Ok(text),
-        ColumnKind::Date if text.is_empty() => Ok(text),
+        ColumnKind::Text => out.push_str(text),
+        ColumnKind::Date if text.is_empty() => {}
         ColumnKind::Date => {
             // A five-digit number in a date column is a serial number that lost its format
             // (typical of CSV saved from a General-formatted column).
-            let folded = crate::cell::fold_digits(&text);
+            let folded = crate::cell::fold_digits(text);
             if folded.len() == 5 && folded.bytes().all(|b| b.is_ascii_digit()) {
                 let serial: f64 = folded.parse().unwrap_or(0.0);
-                return serial_date(serial, is_1904)
-                    .ok_or((TabularErrorKind::InvalidDateSerial, text));
+                let iso = serial_date(serial, is_1904)
+                    .ok_or_else(|| (TabularErrorKind::InvalidDateSerial, text.to_owned()))?;
+                out.push_str(&iso);
+                return Ok(());
             }
-            mamori_core::calendar::parse_date(&text)
-                .map(mamori_core::calendar::format_iso)
-                .map_err(|e| {
-                    (
-                        TabularErrorKind::InvalidDate {
-                            reason: e.to_string(),
-                        },
-                        text,
-                    )
-                })
+            let date = mamori_core::calendar::parse_date(text).map_err(|e| {
+                (
+                    TabularErrorKind::InvalidDate {
+                        reason: e.to_string(),
+                    },
+                    text.to_owned(),
+                )
+            })?;
+            out.push_str(&mamori_core::calendar::format_iso(date));
         }
     }
+    Ok(())
 }
 
 /// Numbers as Excel shows them in General format: no `.0` on whole numbers.

@@ -119,6 +119,11 @@ impl HeaderMatch {
         self.found.len()
     }
 
+    /// Whether every required column was found, once.
+    pub(crate) fn is_complete(&self) -> bool {
+        self.missing.is_empty() && self.duplicates.is_empty()
+    }
+
     /// The errors of this match, naming the header row.
     pub(crate) fn errors(&self, header_row: usize) -> Vec<TabularError> {
         let mut errors: Vec<TabularError> = self

@@ -1,7 +1,8 @@
 //! xlsx reading: the zip is checked against the limits before the workbook reader inflates
-//! anything, then the chosen sheet becomes a grid of raw cells with its formulas and merged
-//! ranges, for the common pipeline in [`crate::read`].
+//! anything, then the chosen sheet is read row by row into the common pipeline in
+//! [`crate::read`], with its formulas and merged ranges found in passes of their own.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{Cursor, Read};
 
@@ -9,7 +10,7 @@ use calamine::{DataRef, Reader, Xlsx};
 use time::{Date, Month};
 
 use crate::error::{TabularError, TabularErrorKind};
-use crate::read::{Grid, GridRow, Limits, Raw};
+use crate::read::{Limits, Raw, SheetExtras, TableBuilder};
 
 /// Entries smaller than this may compress arbitrarily well without harm (a sheet of empty
 /// styled cells); the ratio limit applies above it.
@@ -31,6 +32,8 @@ pub(crate) struct SheetMarkup {
     pub(crate) formulas: bool,
     /// Some worksheet has merged cells (`<mergeCell>`).
     pub(crate) merged: bool,
+    /// Some cell, row, dimension or merged range has a reference no sheet can hold.
+    pub(crate) bad_reference: bool,
 }
 
 /// Looks through inflated worksheet XML for the elements that need a pass of their own:
@@ -81,8 +84,105 @@ impl MarkupScan {
                 b"mergeCell" => self.found.merged = true,
                 _ => {}
             }
+            if matches!(local, b"c" | b"row" | b"dimension" | b"mergeCell") {
+                // The references are checked whole, so a tag cut by the buffer waits for the
+                // next one; no honest tag of these is longer than a few hundred bytes.
+                let attrs_from = start + end;
+                let Some(close) = data
+                    .get(attrs_from..)
+                    .and_then(|d| d.iter().position(|&b| b == b'>'))
+                else {
+                    if data.len() - (at + lt) < MAX_TAG_BYTES {
+                        self.carry = data.get(at + lt..).unwrap_or_default().to_vec();
+                    } else {
+                        self.found.bad_reference = true;
+                    }
+                    return;
+                };
+                let attrs = data.get(attrs_from..attrs_from + close).unwrap_or_default();
+                let attr: &[u8] = if local == b"c" || local == b"row" {
+                    b"r"
+                } else {
+                    b"ref"
+                };
+                if let Some(value) = attribute(attrs, attr) {
+                    let kind = match local {
+                        b"c" => Reference::Cell,
+                        b"row" => Reference::Row,
+                        _ => Reference::Range,
+                    };
+                    if !valid_reference(value, kind) {
+                        self.found.bad_reference = true;
+                    }
+                }
+                at = attrs_from + close;
+                continue;
+            }
             at = start + end;
         }
+    }
+}
+
+/// The longest `<c>`, `<row>`, `<dimension>` or `<mergeCell>` start tag the scan carries over a
+/// buffer boundary.
+const MAX_TAG_BYTES: usize = 4096;
+
+/// What a reference attribute names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reference {
+    /// A cell (`B12`).
+    Cell,
+    /// A row number (`12`).
+    Row,
+    /// A cell or a range of cells (`A1:C3`), as a dimension or merged range gives it.
+    Range,
+}
+
+/// The value of attribute `name` in a start tag's attributes (either quote).
+fn attribute<'d>(attrs: &'d [u8], name: &[u8]) -> Option<&'d [u8]> {
+    let mut rest = attrs;
+    loop {
+        let eq = rest.iter().position(|&b| b == b'=')?;
+        let key = rest.get(..eq)?.trim_ascii();
+        let after = rest.get(eq + 1..)?.trim_ascii_start();
+        let quote = *after.first()?;
+        if quote != b'"' && quote != b'\'' {
+            return None;
+        }
+        let body = after.get(1..)?;
+        let end = body.iter().position(|&b| b == quote)?;
+        let key = match key.iter().rposition(|&b| b.is_ascii_whitespace()) {
+            Some(space) => key.get(space + 1..)?,
+            None => key,
+        };
+        if key == name {
+            return body.get(..end);
+        }
+        rest = body.get(end + 1..)?;
+    }
+}
+
+/// Whether a reference is one a worksheet can hold: at most three column letters (XFD) and
+/// seven row digits. The workbook reader counts them in 32 bits without checking; a longer
+/// one is a broken or crafted file, refused before the reader sees it.
+fn valid_reference(value: &[u8], kind: Reference) -> bool {
+    let one = |part: &[u8], cell: bool| {
+        let letters = part.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        let digits = part.get(letters..).unwrap_or_default();
+        let letters_ok = if cell {
+            (1..=3).contains(&letters)
+        } else {
+            letters <= 3
+        };
+        letters_ok
+            && digits.len() <= 7
+            && digits.iter().all(u8::is_ascii_digit)
+            && (letters > 0 || !digits.is_empty())
+    };
+    match kind {
+        Reference::Cell => one(value, true),
+        Reference::Row => (1..=7).contains(&value.len()) && value.iter().all(u8::is_ascii_digit),
+        Reference::Range => value.split(|&b| b == b':').all(|part| one(part, false)),
     }
 }
 
@@ -169,6 +269,9 @@ pub(crate) fn check_zip(bytes: &[u8], limits: &Limits) -> Result<SheetMarkup, Ta
         .map_err(corrupt)?;
         found.formulas |= scan.found.formulas;
         found.merged |= scan.found.merged;
+        if scan.found.bad_reference {
+            return Err(corrupt(format!("{name} に範囲外のセル番地があります")));
+        }
         actual_total = actual_total.saturating_add(read);
         if actual_total > max {
             return Err(too_large(&name, actual_total));
@@ -180,12 +283,14 @@ pub(crate) fn check_zip(bytes: &[u8], limits: &Limits) -> Result<SheetMarkup, Ta
     Ok(found)
 }
 
-/// Reads one sheet (the first when `sheet` is `None`) into a grid.
-pub(crate) fn read_grid(
+/// Reads one sheet (the first when `sheet` is `None`) row by row into `builder`; returns what
+/// the sheet holds besides values and the sheet's name.
+pub(crate) fn read_rows(
     bytes: &[u8],
     sheet: Option<&str>,
     limits: &Limits,
-) -> Result<(Grid, String), TabularError> {
+    builder: &mut TableBuilder<'_>,
+) -> Result<(SheetExtras, String), TabularError> {
     let markup = check_zip(bytes, limits)?;
     let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(corrupt)?;
     let names = workbook.sheet_names();
@@ -216,10 +321,7 @@ pub(crate) fn read_grid(
             max: limits.max_columns,
         })
     };
-    let is_1904 = workbook.has_1904_epoch();
-    // The sheet is streamed cell by cell into the grid: building calamine's dense ranges of
-    // values and of formulas first would hold every cell two or three times over (hundreds of
-    // megabytes for 100,000 rows), and the limits are checked as the cells come.
+    builder.is_1904 = workbook.has_1904_epoch();
     // A sheet without formula elements (what exports and most registers are) skips the pass
     // looking for them.
     let mut formulas = HashMap::new();
@@ -234,8 +336,12 @@ pub(crate) fn read_grid(
         }
         drop(reader);
     }
-    let mut rows: Vec<GridRow> = Vec::new();
+    // The sheet is streamed cell by cell, and each row goes to the builder as soon as the next
+    // one starts: neither calamine's dense ranges nor a grid of the sheet is ever built, and the
+    // limits are checked as the cells come. Shared strings are borrowed, not copied.
     let mut reader = workbook.worksheet_cells_reader(&name).map_err(corrupt)?;
+    let mut current: Option<usize> = None;
+    let mut cells: Vec<Raw<'_>> = Vec::new();
     while let Some(cell) = reader.next_cell().map_err(corrupt)? {
         let (r, c) = position(&cell);
         if r > limits.max_rows {
@@ -249,20 +355,21 @@ pub(crate) fn read_grid(
             continue;
         }
         let number = r + 1;
-        if rows.last().is_none_or(|last| last.number != number) {
-            rows.push(GridRow {
-                number,
-                cells: Vec::new(),
-            });
-        }
-        if let Some(row) = rows.last_mut() {
-            if row.cells.len() <= c {
-                row.cells.resize(c + 1, Raw::Empty);
+        if current != Some(number) {
+            if let Some(done) = current {
+                builder.push(done, std::mem::take(&mut cells));
             }
-            if let Some(slot) = row.cells.get_mut(c) {
-                *slot = value;
-            }
+            current = Some(number);
         }
+        if cells.len() <= c {
+            cells.resize(c + 1, Raw::Empty);
+        }
+        if let Some(slot) = cells.get_mut(c) {
+            *slot = value;
+        }
+    }
+    if let Some(done) = current {
+        builder.push(done, cells);
     }
     drop(reader);
     // Likewise merged cells, which calamine finds by reading the whole sheet once more.
@@ -283,16 +390,7 @@ pub(crate) fn read_grid(
             )
         })
         .collect();
-    Ok((
-        Grid {
-            rows,
-            is_1904,
-            formulas,
-            merged,
-            check_ragged: false,
-        },
-        name,
-    ))
+    Ok((SheetExtras { formulas, merged }, name))
 }
 
 /// A cell's 0-based (row, column).
@@ -302,12 +400,12 @@ fn position<T: calamine::CellType>(cell: &calamine::Cell<T>) -> (usize, usize) {
     (to(r), to(c))
 }
 
-fn raw_from_ref(data: &DataRef<'_>) -> Raw {
+fn raw_from_ref<'a>(data: &DataRef<'a>) -> Raw<'a> {
     match data {
         DataRef::Empty => Raw::Empty,
-        DataRef::SharedString(s) => Raw::Text((*s).to_owned()),
+        DataRef::SharedString(s) => Raw::Text(Cow::Borrowed(s)),
         DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => {
-            Raw::Text(s.clone())
+            Raw::Text(Cow::Owned(s.clone()))
         }
         DataRef::Int(i) => Raw::Int(*i),
         DataRef::Float(f) => Raw::Number(*f),
@@ -357,5 +455,27 @@ mod tests {
         assert!(scan(&["<c r=\"A1\"><", "f>1+1</f></c>"]).formulas);
         assert!(scan(&["<mergeC", "ell ref=\"A1:B1\"/>"]).merged);
         assert!(!scan(&["<fi", "lter val=\"x\"/>"]).formulas);
+    }
+
+    #[test]
+    fn references_no_sheet_can_hold_are_found() {
+        let ok = "<dimension ref=\"A1:XFD1048576\"/><row r=\"1\" spans=\"1:2\"><c r=\"A1\" t=\"s\"><v>0</v></c>\
+                  <c s='1' r='XFD1048576'/></row><mergeCell ref=\"A1:B2\"/><col min=\"1\"/>";
+        assert!(!scan(&[ok]).bad_reference);
+        assert!(!scan(&["<row r=\"1\"><c r=\"A", "1\"><v>1</v></c></row>"]).bad_reference);
+        for bad in [
+            "<c r=\"ZZZZZZZZ1\"><v>1</v></c>",
+            "<row r=\"99999999999999999999\">",
+            "<c r=\"A99999999\"/>",
+            "<c r=\"1\"/>",
+            "<c r=\"A1B\"/>",
+            "<dimension ref=\"A1:AAAAAAAAAAAAA1\"/>",
+            "<mergeCell ref=\"A1:B99999999999\"/>",
+        ] {
+            assert!(scan(&[bad]).bad_reference, "{bad}");
+        }
+        // A tag longer than any honest one, cut by the buffer.
+        let long = format!("<c r=\"A1\" {}", "x".repeat(2 * MAX_TAG_BYTES));
+        assert!(scan(&[&long]).bad_reference);
     }
 }

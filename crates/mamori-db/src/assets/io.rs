@@ -38,7 +38,7 @@ use super::{
     bind_input, bool_int, build_where, check_input, id_list, note_context, refresh, review_cutoff,
     rows, set_holdings_in, settings_in, stored_form, write_update,
 };
-use crate::audit::{self, NewEntry};
+use crate::audit::{self, RenderedEntry};
 use crate::import::{self, ImportFile};
 use crate::org::{AuditCtx, UnitTree};
 use crate::{Db, DbError, now_text, unique_violation, values_placeholders};
@@ -980,8 +980,31 @@ struct Register<'a> {
     review_interval_days: i64,
     units: Units<'a>,
     people: People,
-    existing: HashMap<String, Asset>,
+    existing: HashMap<String, Registered>,
     rules: RuleContext,
+}
+
+/// What planning needs of a registered asset: far less than an [`Asset`], so the whole
+/// register fits in memory beside the file.
+struct Registered {
+    id: i64,
+    version: i64,
+    unit_id: i64,
+    disposed: bool,
+    /// Its fields, `None` when they cannot be read.
+    input: Option<AssetInput>,
+}
+
+impl Registered {
+    fn of(a: &Asset) -> Registered {
+        Registered {
+            id: a.id,
+            version: a.version,
+            unit_id: a.unit_id,
+            disposed: a.is_disposed(),
+            input: a.input(),
+        }
+    }
 }
 
 /// Compares a file with the register and returns what applying it would do, or every problem
@@ -998,10 +1021,13 @@ pub async fn plan(
     let mut tx = rows::snapshot(db).await?;
     let settings = settings_in(&mut tx, org).await?;
     let people = People::load(&mut tx, org).await?;
-    let mut existing: HashMap<String, Asset> = HashMap::new();
+    let mut existing: HashMap<String, Registered> = HashMap::new();
     let mut pages = rows::Pages::new(org, " WHERE a.org_id = $1", &[], rows::Order::Id, PAGE_ROWS);
     while let Some(page) = pages.next(&mut tx).await? {
-        existing.extend(page.into_iter().map(|a| (a.asset_no.clone(), a)));
+        existing.extend(
+            page.into_iter()
+                .map(|a| (a.asset_no.clone(), Registered::of(&a))),
+        );
     }
     let rules = RuleContext::load(&mut tx, org, None, today_jst()).await?;
     tx.commit().await?;
@@ -1045,17 +1071,23 @@ fn compute(
         unit: &|w: &str| reg.units.resolve(w),
         manager: &|w: &str| reg.people.resolve(w),
     };
-    for mut row in rows {
+    // Every column in the file: a row then needs nothing from the register to fill its draft.
+    let all_columns = COLUMNS.iter().all(|c| table.column(c.key).is_some());
+    for row in rows {
         let number = row.number;
         let asset_no = text::normalize(row.text("asset_no"));
         let existing = reg.existing.get(&asset_no);
-        let before = existing.and_then(Asset::input);
+        let before = existing.and_then(|e| e.input.as_ref());
         // Absent columns keep what the register has (nothing, for a new asset).
-        let before_cells = before.as_ref().map(|b| names.cells(b));
+        let before_cells = if all_columns {
+            None
+        } else {
+            before.map(|b| names.cells(b))
+        };
         let mut draft = AssetDraft::default();
         for (i, column) in COLUMNS.iter().enumerate() {
-            let value = match row.cells.remove(column.key) {
-                Some(v) => v,
+            let value = match row.get(column.key) {
+                Some(v) => v.to_owned(),
                 None => before_cells
                     .as_ref()
                     .and_then(|c| c.get(i).cloned())
@@ -1109,7 +1141,7 @@ fn compute(
             }
             continue;
         }
-        let (action, changes) = match (existing, &before) {
+        let (action, changes) = match (existing, before) {
             (Some(a), _) if !reg.units.reachable.contains(&a.unit_id) => {
                 report(
                     "asset_no",
@@ -1125,7 +1157,7 @@ fn compute(
                 let changes = diff(&names, b, &mut input, cp932);
                 if changes.is_empty() {
                     (RowAction::Unchanged, changes)
-                } else if a.is_disposed() {
+                } else if a.disposed {
                     report(
                         "asset_no",
                         &mut draft,
@@ -1181,7 +1213,7 @@ fn compute(
             changes,
             version: existing.map_or(0, |a| a.version),
             before: if action == RowAction::Update {
-                before
+                before.cloned()
             } else {
                 None
             },
@@ -1229,6 +1261,10 @@ fn diff(
     after: &mut AssetInput,
     cp932: bool,
 ) -> Vec<FieldChange> {
+    // Equal fields are written alike: the common case of a re-imported export costs no text.
+    if before == after {
+        return Vec::new();
+    }
     let old = names.cells(before);
     let mut new = names.cells(after);
     if cp932 {
@@ -1323,7 +1359,7 @@ pub async fn apply(
     let file_sha256 = plan.file_sha256.clone();
     // (id, row) of every asset written; the inputs are dropped as they are written.
     let mut written: Vec<(i64, usize)> = Vec::new();
-    let mut entries: Vec<NewEntry> = Vec::new();
+    let mut entries: Vec<RenderedEntry> = Vec::new();
     let mut updated_ids: Vec<i64> = Vec::new();
     let mut creates: Vec<(usize, AssetInput)> = Vec::new();
     for r in plan.rows {
@@ -1347,9 +1383,11 @@ pub async fn apply(
                 let mut entry = ctx.entry("asset.import.update", "asset", id);
                 entry.org_id = Some(org);
                 entry.unit_id = Some(input.unit_id);
-                entry.before = r.before.map(|b| b.audit_json());
-                entry.after = Some(input.audit_json());
-                entries.push(entry);
+                entries.push(RenderedEntry {
+                    entry,
+                    before_json: r.before.as_ref().map(audit_text),
+                    after_json: Some(audit_text(&input)),
+                });
                 flush(&mut tx, &mut entries, AUDIT_BATCH).await?;
                 updated_ids.push(id);
                 written.push((id, r.row));
@@ -1398,28 +1436,42 @@ pub async fn apply(
                 .bind(&now)
                 .bind(&now);
         }
-        // The new ids come back with their 資産番号 (the order of RETURNING rows is not promised).
-        let ids: HashMap<String, i64> = q
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| match unique_violation(e, "資産番号") {
-                DbError::Duplicate(_) => ImportError::Stale,
-                other => ImportError::Db(other),
-            })?
-            .into_iter()
-            .map(|(id, no)| (no, id))
-            .collect();
+        // The new ids come back with their 資産番号. The order of RETURNING rows is not
+        // promised, though every engine keeps it: each is checked, and only when one is out of
+        // place is a map built.
+        let returned =
+            q.fetch_all(&mut *tx)
+                .await
+                .map_err(|e| match unique_violation(e, "資産番号") {
+                    DbError::Duplicate(_) => ImportError::Stale,
+                    other => ImportError::Db(other),
+                })?;
         inserting += t.elapsed();
-        for (_, input) in chunk {
-            let id = ids
-                .get(&input.asset_no)
-                .copied()
-                .ok_or(ImportError::Stale)?;
+        let in_order = returned.len() == chunk.len()
+            && returned
+                .iter()
+                .zip(&chunk)
+                .all(|((_, no), (_, input))| *no == input.asset_no);
+        let ids: HashMap<String, i64> = if in_order {
+            HashMap::new()
+        } else {
+            returned.iter().map(|(id, no)| (no.clone(), *id)).collect()
+        };
+        for (i, (_, input)) in chunk.into_iter().enumerate() {
+            let id = if in_order {
+                returned.get(i).map(|(id, _)| *id)
+            } else {
+                ids.get(&input.asset_no).copied()
+            }
+            .ok_or(ImportError::Stale)?;
             let mut entry = ctx.entry("asset.import.create", "asset", id);
             entry.org_id = Some(org);
             entry.unit_id = Some(input.unit_id);
-            entry.after = Some(input.audit_json());
-            entries.push(entry);
+            entries.push(RenderedEntry {
+                entry,
+                before_json: None,
+                after_json: Some(audit_text(&input)),
+            });
         }
         let t = std::time::Instant::now();
         flush(&mut tx, &mut entries, AUDIT_BATCH).await?;
@@ -1519,13 +1571,19 @@ fn peak_kib() -> u64 {
 /// Appends the collected audit entries once there are at least `at_least` of them.
 async fn flush(
     conn: &mut AnyConnection,
-    entries: &mut Vec<NewEntry>,
+    entries: &mut Vec<RenderedEntry>,
     at_least: usize,
 ) -> Result<(), DbError> {
     if !entries.is_empty() && entries.len() >= at_least {
-        audit::append_many(conn, std::mem::take(entries)).await?;
+        audit::append_rendered(conn, std::mem::take(entries)).await?;
     }
     Ok(())
+}
+
+/// An asset's fields as the audit trail records them: the text of
+/// [`AssetInput::audit_json`], written straight from the fields.
+fn audit_text(input: &AssetInput) -> String {
+    serde_json::to_string(&input.audit_fields()).unwrap_or_else(|_| input.audit_json().to_string())
 }
 
 /// `INSERT INTO asset (…) VALUES (…), (…)` for `rows` rows: org, the input fields, the stored

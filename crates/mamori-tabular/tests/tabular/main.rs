@@ -758,3 +758,125 @@ fn hand_made_workbook_with_error_value_cached_formula_and_merge() {
     let table = read_ok(&hand_made_workbook(&clean, ""), "手作り.xlsx");
     assert_eq!(table.rows[0].text("name"), "正常");
 }
+
+/// A clean hand-made workbook of `rows` data rows.
+fn clean_sheet(rows: usize) -> String {
+    let mut data = format!(
+        r#"<row r="1">{}{}</row>"#,
+        inline("A1", "資産番号"),
+        inline("B1", "名称")
+    );
+    for r in 2..rows + 2 {
+        data.push_str(&format!(
+            r#"<row r="{r}">{}{}</row>"#,
+            inline(&format!("A{r}"), &format!("{r:05}")),
+            inline(&format!("B{r}"), "正常")
+        ));
+    }
+    data
+}
+
+#[test]
+fn a_truncated_workbook_is_refused_with_a_clear_error() {
+    let bytes = hand_made_workbook(&clean_sheet(200), "");
+    // Cut anywhere: at the end (no central directory), in the middle, near the start.
+    for keep in [bytes.len() - 1, bytes.len() / 2, 100, 10] {
+        let cut = &bytes[..keep];
+        let e = only_error(read(cut, "途中まで.xlsx"));
+        assert!(
+            matches!(e.kind, TabularErrorKind::CorruptXlsx { .. }),
+            "cut at {keep}: {e}"
+        );
+        assert!(e.to_string().contains("xlsx ファイルが壊れています"), "{e}");
+    }
+}
+
+#[test]
+fn broken_sheet_xml_is_refused_with_a_clear_error() {
+    // An unclosed cell, a row closed twice, a cell outside any row, a sheet that stops short.
+    let cases = [
+        format!(
+            r#"{}<row r="102"><c r="A102" t="inlineStr"><is><t>x</t></is>"#,
+            clean_sheet(100)
+        ),
+        format!(
+            r#"{}</row></row><row r="103"><c r="A103"><v>1</v></c></row>"#,
+            clean_sheet(100)
+        ),
+        format!(r#"{}<c r="ZZZZZZZZ1"><v>1</v></c>"#, clean_sheet(3)),
+        format!(r#"{}<row r="99999999999999999999">"#, clean_sheet(3)),
+        "<row r=\"1\"><c r=\"A1\" t=\"s\"><v>7</v></c></row>".to_owned(),
+    ];
+    for (i, data) in cases.iter().enumerate() {
+        let result = read(&hand_made_workbook(data, ""), "壊れた.xlsx");
+        let errors = result.expect_err(&format!("case {i} should be refused"));
+        assert!(!errors.is_empty(), "case {i}");
+        for e in errors.iter() {
+            // Every message is plain Japanese naming the problem, never a panic.
+            assert!(!e.to_string().is_empty(), "case {i}");
+        }
+    }
+    // A sheet whose XML is not XML at all.
+    let mut parts = workbook_parts();
+    parts.push(("xl/worksheets/sheet1.xml", b"\x00\xFF<<<".to_vec()));
+    assert!(read(&zip_of(&parts), "x.xlsx").is_err());
+}
+
+#[test]
+fn huge_cells_are_refused_naming_the_cell() {
+    // One cell of 100,000 characters (three times Excel's limit), in a file otherwise clean.
+    let long = "あ".repeat(100_000);
+    let data = format!(
+        r#"{}<row r="2">{}{}</row>"#,
+        clean_sheet(0),
+        inline("A2", "001"),
+        inline("B2", &long)
+    );
+    let e = only_error(read(&hand_made_workbook(&data, ""), "長い.xlsx"));
+    assert_eq!(
+        e.kind,
+        TabularErrorKind::CellTooLong {
+            chars: 100_000,
+            max: 32_767
+        }
+    );
+    assert_eq!((e.row, e.cell.as_deref()), (Some(2), Some("B2")));
+    // The same in CSV.
+    let csv = format!("資産番号,名称\n001,{long}\n");
+    let e = only_error(read(csv.as_bytes(), "長い.csv"));
+    assert!(
+        matches!(e.kind, TabularErrorKind::CellTooLong { .. }),
+        "{e}"
+    );
+    assert_eq!(e.row, Some(2));
+}
+
+#[test]
+fn errors_after_many_good_rows_return_no_rows_and_are_capped() {
+    // Good rows first, then more bad dates than can be reported: nothing is returned as rows,
+    // and the report says it was cut.
+    let mut csv = String::from("資産番号,名称,最終確認日\n");
+    for i in 0..1_000 {
+        csv.push_str(&format!("{i},名前,2026-04-01\n"));
+    }
+    for i in 0..300 {
+        csv.push_str(&format!("b{i},名前,いつか\n"));
+    }
+    let errors = read(csv.as_bytes(), "x.csv").unwrap_err();
+    assert_eq!(errors.len(), Limits::default().max_errors);
+    assert!(errors.truncated);
+    assert_eq!(errors.errors[0].row, Some(1_002));
+}
+
+#[test]
+fn a_header_found_late_keeps_every_row_after_it() {
+    // Title lines and a near-header before the real one; rows between are not data.
+    let csv = "情報資産管理台帳\n資産番号,備考\n\n資産番号,名称\n1,a\n\n2,b\n";
+    let table = read_ok(csv.as_bytes(), "x.csv");
+    assert_eq!(table.header_row, 4);
+    let numbers: Vec<usize> = table.rows.iter().map(|r| r.number).collect();
+    assert_eq!(numbers, vec![5, 7]);
+    assert_eq!(table.rows[1].text("name"), "b");
+    let cells: Vec<(&str, &str)> = table.rows[0].cells().collect();
+    assert_eq!(cells, vec![("no", "1"), ("name", "a")]);
+}

@@ -1072,3 +1072,72 @@ async fn the_cli_exports_plans_imports_and_refuses() {
         "{said}"
     );
 }
+
+/// `bytes` (a zip) with entry `name` replaced by `data`.
+fn with_entry(bytes: &[u8], name: &str, data: &[u8]) -> Vec<u8> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for i in 0..archive.len() {
+        let mut e = archive.by_index(i).unwrap();
+        let entry_name = e.name().unwrap().into_owned();
+        let mut content = Vec::new();
+        e.read_to_end(&mut content).unwrap();
+        out.start_file(entry_name.as_str(), options).unwrap();
+        out.write_all(if entry_name == name { data } else { &content })
+            .unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+#[tokio::test]
+async fn malformed_files_are_refused_with_a_clear_error_and_nothing_written() {
+    let app = TestApp::new().await;
+    let token = app.token("ciso").await;
+    let good = xlsx(&headers(), &[new_row(), changed_row()]);
+
+    // A workbook cut off in transfer.
+    let truncated = good.get(..good.len() / 2).unwrap().to_vec();
+    refused(
+        &app,
+        &token,
+        "途中まで.xlsx",
+        truncated,
+        &[(None, None, "xlsx ファイルが壊れています")],
+    )
+    .await;
+
+    // A sheet whose XML stops in the middle of a row, and one with a cell no sheet can hold.
+    let sheet = entry(&good, "xl/worksheets/sheet1.xml");
+    let cut = sheet.get(..sheet.len() * 2 / 3).unwrap();
+    refused(
+        &app,
+        &token,
+        "壊れたXML.xlsx",
+        with_entry(&good, "xl/worksheets/sheet1.xml", cut.as_bytes()),
+        &[(None, None, "xlsx ファイルが壊れています")],
+    )
+    .await;
+    let crafted = sheet.replacen("r=\"A2\"", "r=\"ZZZZZZZZZZ2\"", 1);
+    refused(
+        &app,
+        &token,
+        "番地.xlsx",
+        with_entry(&good, "xl/worksheets/sheet1.xml", crafted.as_bytes()),
+        &[(None, None, "範囲外のセル番地")],
+    )
+    .await;
+
+    // A cell of 40,000 characters, over Excel's own limit.
+    let mut huge = new_row();
+    huge[24] = "あ".repeat(40_000);
+    refused(
+        &app,
+        &token,
+        "長い備考.csv",
+        csv(&headers(), &[huge]),
+        &[(Some(2), Some("備考"), "セルの文字数が多すぎます（40000文字")],
+    )
+    .await;
+}
