@@ -1751,7 +1751,7 @@ pub async fn list<P: Permission>(
     Ok((rows, total))
 }
 
-/// How many written rows make a change "bulk": after one, [`refresh_statistics`] is worth its
+/// How many written rows make an import "bulk": after one, [`refresh_statistics`] is worth its
 /// cost (≈ 0.1–0.6 s for 100,000 assets).
 pub const BULK_ROWS: usize = 1_000;
 

@@ -133,16 +133,6 @@ pub async fn import_to(
                 "反映しました: 新規{}件、変更{}件、変更なし{}件。監査証跡 #{}",
                 summary.created, summary.updated, summary.unchanged, summary.audit_seq
             )?;
-            if summary.created + summary.updated >= mamori_db::assets::BULK_ROWS {
-                // The import has committed; a failure here only leaves the planner's
-                // statistics to the database's own background analysis.
-                if let Err(e) = mamori_db::assets::refresh_statistics(db).await {
-                    writeln!(
-                        err,
-                        "mamori assets import: 統計情報の更新に失敗しました: {e}"
-                    )?;
-                }
-            }
             Ok(ExitCode::SUCCESS)
         }
         Err(ImportError::Input(errors)) => fail(

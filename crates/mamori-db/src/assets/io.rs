@@ -1509,33 +1509,11 @@ pub async fn apply(
             .flatten()
             .filter(|f| f.rule.severity == Severity::Error)
         {
-            problems.push(TabularError {
-                row: Some(*row),
-                column: Some(header_of(rule_column(f.rule.id)).to_owned()),
-                cell: None,
-                value: None,
-                kind: TabularErrorKind::Invalid {
-                    reason: format!(
-                        "取扱いルール［{}］に違反します: {}（{}）",
-                        f.rule.id, f.rule.message, f.detail
-                    ),
-                },
-            });
+            problems.push(rule_breach(*row, f));
         }
     }
     for (row, f) in create_errors {
-        problems.push(TabularError {
-            row: Some(row),
-            column: Some(header_of(rule_column(f.rule.id)).to_owned()),
-            cell: None,
-            value: None,
-            kind: TabularErrorKind::Invalid {
-                reason: format!(
-                    "取扱いルール［{}］に違反します: {}（{}）",
-                    f.rule.id, f.rule.message, f.detail
-                ),
-            },
-        });
+        problems.push(rule_breach(row, &f));
     }
     if !problems.errors.is_empty() {
         problems.errors.errors.sort_by_key(|e| e.row);
@@ -1548,12 +1526,35 @@ pub async fn apply(
     let audit_seq = audit::append(&mut tx, entry).await?;
     tx.commit().await?;
     tracing::debug!(elapsed = ?started.elapsed(), peak_kib = peak_kib(), "asset import: committed");
+    if created + updated >= super::BULK_ROWS {
+        // The import has committed; a failure here only leaves the planner's statistics to the
+        // database's own background analysis.
+        if let Err(e) = super::refresh_statistics(db).await {
+            tracing::warn!(error = %e, "statistics refresh after an asset import failed");
+        }
+    }
     Ok(ImportSummary {
         created,
         updated,
         unchanged,
         audit_seq,
     })
+}
+
+/// The problem reported for row `row` of the file breaking an error rule.
+fn rule_breach(row: usize, f: &Finding) -> TabularError {
+    TabularError {
+        row: Some(row),
+        column: Some(header_of(rule_column(f.rule.id)).to_owned()),
+        cell: None,
+        value: None,
+        kind: TabularErrorKind::Invalid {
+            reason: format!(
+                "取扱いルール［{}］に違反します: {}（{}）",
+                f.rule.id, f.rule.message, f.detail
+            ),
+        },
+    }
 }
 
 /// Peak resident memory of the process in KiB (Linux; 0 elsewhere), for the import's debug log.

@@ -374,14 +374,11 @@ async fn apply(
     }
     let file_name = plan.file_name.clone();
     match assets_io::apply(&state.db, &cap, &viewer.audit_ctx(), plan).await {
-        Ok(summary) => {
-            refresh_statistics_after(&state, &summary);
-            page(&ResultPage {
-                layout: Layout::new(&viewer, "情報資産の取込み（完了）", "/inventory"),
-                file_name,
-                summary,
-            })
-        }
+        Ok(summary) => page(&ResultPage {
+            layout: Layout::new(&viewer, "情報資産の取込み（完了）", "/inventory"),
+            file_name,
+            summary,
+        }),
         Err(ImportError::Stale) => {
             // Someone wrote between our plan and our transaction: show the plan as it is now.
             match read_and_plan(&state, &viewer, &cap, bytes.clone(), &form.file_name).await? {
@@ -392,20 +389,6 @@ async fn apply(
         Err(ImportError::Input(e)) => rejected(&viewer, &e, max_body),
         Err(e) => Err(import_error(e)),
     }
-}
-
-/// After an import that wrote many rows, brings the database's statistics up to date in the
-/// background (the import has committed; the user does not wait for this).
-fn refresh_statistics_after(state: &AppState, summary: &assets_io::ImportSummary) {
-    if summary.created + summary.updated < mamori_db::assets::BULK_ROWS {
-        return;
-    }
-    let db = state.db.clone();
-    tokio::spawn(async move {
-        if let Err(e) = mamori_db::assets::refresh_statistics(&db).await {
-            tracing::warn!(error = %e, "statistics refresh after an asset import failed");
-        }
-    });
 }
 
 // ------------------------------------------------------------------ import API
@@ -522,13 +505,9 @@ pub(crate) async fn api_import(
         );
     }
     match assets_io::apply(&state.db, &cap, &viewer.audit_ctx(), plan).await {
-        Ok(summary) => {
-            refresh_statistics_after(&state, &summary);
-            Ok(
-                Json(json!({"applied": true, "plan": plan_json, "summary": summary}))
-                    .into_response(),
-            )
-        }
+        Ok(summary) => Ok(
+            Json(json!({"applied": true, "plan": plan_json, "summary": summary})).into_response(),
+        ),
         Err(ImportError::Input(errors)) => {
             let message = format!(
                 "取扱いルールに違反する行が{}件あります。何も反映していません",
