@@ -30,6 +30,7 @@ use sqlx::AnyConnection;
 use time::Date;
 
 use crate::audit::{self, NewEntry, escape_like};
+use crate::json_rows::{Col, JsonRows};
 use crate::org::{AuditCtx, UnitTree};
 use crate::{Db, DbError, DbResult, now_text, unique_violation};
 
@@ -672,6 +673,74 @@ const INPUT_COLUMNS: &str = "asset_no, name, business, kind, unit_id, manager_id
 
 /// How many values [`bind_input!`] binds.
 const INPUT_FIELDS: usize = 25;
+
+/// The column types of [`INPUT_COLUMNS`], in its order (for PostgreSQL's bulk insert).
+const INPUT_TYPES: [Col; INPUT_FIELDS] = [
+    Col::Text, // asset_no
+    Col::Text, // name
+    Col::Text, // business
+    Col::Text, // kind
+    Col::Int,  // unit_id
+    Col::Int,  // manager_id
+    Col::Text, // medium
+    Col::Text, // location
+    Col::Int,  // lockable
+    Col::Text, // zone
+    Col::Text, // confidentiality
+    Col::Int,  // integrity
+    Col::Int,  // availability
+    Col::Int,  // personal
+    Col::Int,  // personal_count
+    Col::Int,  // sensitive
+    Col::Int,  // my_number
+    Col::Text, // users_scope
+    Col::Text, // restrictions
+    Col::Text, // retention
+    Col::Text, // backup
+    Col::Text, // contractor
+    Col::Text, // exception_ref
+    Col::Text, // last_reviewed
+    Col::Text, // note
+];
+
+/// [`INPUT_COLUMNS`] with their types.
+fn input_columns() -> Vec<(&'static str, Col)> {
+    INPUT_COLUMNS
+        .split(", ")
+        .map(str::trim)
+        .zip(INPUT_TYPES)
+        .collect()
+}
+
+/// [`bind_input!`] for PostgreSQL's one-parameter bulk insert: the same values in the same
+/// order, written into the open row of `rows`.
+fn json_input(rows: &mut JsonRows, input: &AssetInput) {
+    rows.text(&input.asset_no)
+        .text(&input.name)
+        .text(&input.business)
+        .text(input.kind.code())
+        .int(input.unit_id)
+        .opt_int(input.manager_id)
+        .text(input.medium.code())
+        .text(&input.location)
+        .int(bool_int(input.lockable))
+        .opt_text(input.zone.map(Zone::code))
+        .text(input.classes.confidentiality.code())
+        .int(input.classes.integrity.number())
+        .int(input.classes.availability.number())
+        .int(bool_int(input.personal.present))
+        .opt_int(input.personal.count)
+        .int(bool_int(input.personal.sensitive))
+        .int(bool_int(input.personal.my_number))
+        .text(&input.users_scope)
+        .text(&input.restrictions.to_codes())
+        .text(&input.retention)
+        .text(&input.backup)
+        .text(&input.contractor)
+        .text(&input.exception_ref)
+        .opt_text(input.last_reviewed.map(format_iso).as_deref())
+        .text(&input.note);
+}
 
 /// Writes edited fields over an asset at `version` (settling a pending re-triage when asked);
 /// `None` when the asset is no longer at that version.

@@ -12,6 +12,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
+use crate::json_rows::{self, Col, JsonRows};
 use crate::{Db, DbResult, now_text};
 
 /// The hash version written by this build.
@@ -140,30 +141,10 @@ pub async fn append(conn: &mut AnyConnection, new: NewEntry) -> DbResult<i64> {
         hash: String::new(),
     };
     entry.hash = hash_v1(&entry);
-    sqlx::query(
-        "INSERT INTO audit_entry (seq, hash_version, at, org_id, actor_id, actor, unit_id, action, \
-         object_type, object_id, before_json, after_json, request_id, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind(entry.seq)
-    .bind(entry.hash_version)
-    .bind(&entry.at)
-    .bind(entry.org_id)
-    .bind(entry.actor_id)
-    .bind(&entry.actor)
-    .bind(entry.unit_id)
-    .bind(&entry.action)
-    .bind(&entry.object_type)
-    .bind(&entry.object_id)
-    .bind(&entry.before_json)
-    .bind(&entry.after_json)
-    .bind(&entry.request_id)
-    .bind(&entry.prev_hash)
-    .bind(&entry.hash)
-    .execute(&mut *conn)
-    .await?;
+    let hash = entry.hash.clone();
+    insert_bound(conn, vec![entry]).await?;
     sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(&entry.hash)
+        .bind(&hash)
         .execute(&mut *conn)
         .await?;
     Ok(seq)
@@ -202,12 +183,31 @@ pub async fn append_many(conn: &mut AnyConnection, entries: Vec<NewEntry>) -> Db
     append_rendered(conn, rendered).await
 }
 
+/// The columns of `audit_entry` as the PostgreSQL bulk write sends them, in the order
+/// [`append_rendered`] writes each entry's values.
+const ENTRY_COLUMNS: [(&str, Col); 15] = [
+    ("seq", Col::Int),
+    ("hash_version", Col::Int),
+    ("at", Col::Text),
+    ("org_id", Col::Int),
+    ("actor_id", Col::Int),
+    ("actor", Col::Text),
+    ("unit_id", Col::Int),
+    ("action", Col::Text),
+    ("object_type", Col::Text),
+    ("object_id", Col::Text),
+    ("before_json", Col::Text),
+    ("after_json", Col::Text),
+    ("request_id", Col::Text),
+    ("prev_hash", Col::Text),
+    ("hash", Col::Text),
+];
+
 /// [`append_many`] for entries whose JSON is already text.
 pub async fn append_rendered(
     conn: &mut AnyConnection,
     entries: Vec<RenderedEntry>,
 ) -> DbResult<i64> {
-    const BATCH: usize = 400;
     let count = i64::try_from(entries.len()).unwrap_or(i64::MAX);
     let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
         .bind(count)
@@ -241,6 +241,52 @@ pub async fn append_rendered(
         built.push(entry);
     }
     let written = !built.is_empty();
+    if !conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        // PostgreSQL: each batch as one JSON parameter (`json_rows`), larger batches.
+        const PG_BATCH: usize = 2_000;
+        let sql = json_rows::insert_sql("audit_entry", &ENTRY_COLUMNS, "");
+        let mut rows = JsonRows::new();
+        for chunk in built.chunks(PG_BATCH) {
+            for e in chunk {
+                rows.row()
+                    .int(e.seq)
+                    .int(e.hash_version)
+                    .text(&e.at)
+                    .opt_int(e.org_id)
+                    .opt_int(e.actor_id)
+                    .text(&e.actor)
+                    .opt_int(e.unit_id)
+                    .text(&e.action)
+                    .text(&e.object_type)
+                    .opt_text(e.object_id.as_deref())
+                    .opt_text(e.before_json.as_deref())
+                    .opt_text(e.after_json.as_deref())
+                    .opt_text(e.request_id.as_deref())
+                    .text(&e.prev_hash)
+                    .text(&e.hash)
+                    .end();
+            }
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(rows.take())
+                .execute(&mut *conn)
+                .await?;
+        }
+    } else {
+        insert_bound(conn, built).await?;
+    }
+    if written {
+        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+            .bind(&prev_hash)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(last)
+}
+
+/// Writes `built` with every value bound, 400 entries per statement (SQLite's bulk write, and
+/// a single entry on either engine).
+async fn insert_bound(conn: &mut AnyConnection, built: Vec<Entry>) -> DbResult<()> {
+    const BATCH: usize = 400;
     // The statement of a full batch is the same every time: written once.
     let mut statement: Option<(usize, String)> = None;
     let mut built = built.into_iter();
@@ -252,11 +298,13 @@ pub async fn append_rendered(
         let sql = match &statement {
             Some((n, sql)) if *n == chunk.len() => sql.clone(),
             _ => {
-                let mut sql = String::from(
-                    "INSERT INTO audit_entry (seq, hash_version, at, org_id, actor_id, actor, unit_id, action, \
-                     object_type, object_id, before_json, after_json, request_id, prev_hash, hash) VALUES ",
-                );
-                sql.push_str(&crate::values_placeholders(conn, chunk.len(), 15));
+                let names: Vec<&str> = ENTRY_COLUMNS.iter().map(|(name, _)| *name).collect();
+                let mut sql = format!("INSERT INTO audit_entry ({}) VALUES ", names.join(", "));
+                sql.push_str(&crate::values_placeholders(
+                    conn,
+                    chunk.len(),
+                    ENTRY_COLUMNS.len(),
+                ));
                 statement = Some((chunk.len(), sql.clone()));
                 sql
             }
@@ -283,13 +331,7 @@ pub async fn append_rendered(
         }
         q.execute(&mut *conn).await?;
     }
-    if written {
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-            .bind(&prev_hash)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(last)
+    Ok(())
 }
 
 /// Appends an entry in a transaction of its own (events with nothing else to write: a login

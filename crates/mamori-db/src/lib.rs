@@ -14,6 +14,7 @@ pub mod documents;
 pub mod exceptions;
 pub mod import;
 pub mod inspection;
+mod json_rows;
 pub mod mail;
 pub mod migrate;
 pub mod network;

@@ -88,10 +88,7 @@ impl MarkupScan {
                 // The references are checked whole, so a tag cut by the buffer waits for the
                 // next one; no honest tag of these is longer than a few hundred bytes.
                 let attrs_from = start + end;
-                let Some(close) = data
-                    .get(attrs_from..)
-                    .and_then(|d| d.iter().position(|&b| b == b'>'))
-                else {
+                let Some(close) = data.get(attrs_from..).and_then(tag_close) else {
                     if data.len() - (at + lt) < MAX_TAG_BYTES {
                         self.carry = data.get(at + lt..).unwrap_or_default().to_vec();
                     } else {
@@ -121,6 +118,23 @@ impl MarkupScan {
             at = start + end;
         }
     }
+}
+
+/// Where a start tag's attributes end: the first `>` outside a quoted value (XML allows `>`
+/// inside one, so `<c t=">" r="…">` must not end at the first `>`, which would leave the
+/// reference unread).
+fn tag_close(attrs: &[u8]) -> Option<usize> {
+    let mut quote: Option<u8> = None;
+    for (i, &b) in attrs.iter().enumerate() {
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'"' || b == b'\'' => quote = Some(b),
+            None if b == b'>' => return Some(i),
+            None => {}
+        }
+    }
+    None
 }
 
 /// The longest `<c>`, `<row>`, `<dimension>` or `<mergeCell>` start tag the scan carries over a
@@ -463,6 +477,9 @@ mod tests {
                   <c s='1' r='XFD1048576'/></row><mergeCell ref=\"A1:B2\"/><col min=\"1\"/>";
         assert!(!scan(&[ok]).bad_reference);
         assert!(!scan(&["<row r=\"1\"><c r=\"A", "1\"><v>1</v></c></row>"]).bad_reference);
+        assert!(!scan(&["<c t=\"a>b\" r=\"B2\"><v>1</v></c>"]).bad_reference);
+        // A quoted `>` cut by the buffer: the tag waits for the rest.
+        assert!(scan(&["<c t=\"a>", "b\" r=\"ZZZZZZZZ1\"/>"]).bad_reference);
         for bad in [
             "<c r=\"ZZZZZZZZ1\"><v>1</v></c>",
             "<row r=\"99999999999999999999\">",
@@ -471,6 +488,10 @@ mod tests {
             "<c r=\"A1B\"/>",
             "<dimension ref=\"A1:AAAAAAAAAAAAA1\"/>",
             "<mergeCell ref=\"A1:B99999999999\"/>",
+            // A `>` inside an earlier attribute's value does not end the tag.
+            "<c t=\"a>b\" r=\"ZZZZZZZZ1\"><v>1</v></c>",
+            "<c s='>' r='AAAAAAAAAA1'/>",
+            "<row spans=\"1>2\" r=\"99999999999\">",
         ] {
             assert!(scan(&[bad]).bad_reference, "{bad}");
         }

@@ -35,11 +35,13 @@ use sqlx::AnyConnection;
 use super::draft::{AssetDraft, Resolvers};
 use super::{
     Asset, AssetFilter, AssetInput, INPUT_COLUMNS, INPUT_FIELDS, REFRESH_ALL_ABOVE, RuleContext,
-    bind_input, bool_int, build_where, check_input, id_list, note_context, refresh, review_cutoff,
-    rows, set_holdings_in, settings_in, stored_form, write_update,
+    bind_input, bool_int, build_where, check_input, id_list, input_columns, json_input,
+    note_context, refresh, review_cutoff, rows, set_holdings_in, settings_in, stored_form,
+    write_update,
 };
 use crate::audit::{self, RenderedEntry};
 use crate::import::{self, ImportFile};
+use crate::json_rows::{self, Col, JsonRows};
 use crate::org::{AuditCtx, UnitTree};
 use crate::{Db, DbError, now_text, unique_violation, values_placeholders};
 
@@ -237,6 +239,9 @@ const MAX_ERRORS: usize = 200;
 
 /// Rows per multi-row INSERT (25 values each; under every engine's parameter limit).
 const INSERT_BATCH: usize = 500;
+
+/// New assets per statement on PostgreSQL, where a batch is one JSON parameter.
+const PG_INSERT_BATCH: usize = 2_000;
 
 /// Audit entries appended per call while importing (bounds memory on large files).
 const AUDIT_BATCH: usize = 2_000;
@@ -1406,46 +1411,71 @@ pub async fn apply(
     let now = now_text();
     let (mut inserting, mut auditing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     let mut statement: Option<(usize, String)> = None;
+    let postgres = !tx.backend_name().eq_ignore_ascii_case("sqlite");
+    let json_sql = json_insert_sql();
+    let mut json = JsonRows::new();
+    let batch = if postgres {
+        PG_INSERT_BATCH
+    } else {
+        INSERT_BATCH
+    };
     let mut creates = creates.into_iter();
     loop {
-        let chunk: Vec<(usize, AssetInput)> = creates.by_ref().take(INSERT_BATCH).collect();
+        let chunk: Vec<(usize, AssetInput)> = creates.by_ref().take(batch).collect();
         if chunk.is_empty() {
             break;
         }
-        let sql = match &statement {
-            Some((n, sql)) if *n == chunk.len() => sql.clone(),
-            _ => {
-                let sql = insert_sql(&tx, chunk.len());
-                statement = Some((chunk.len(), sql.clone()));
-                sql
-            }
-        };
         let t = std::time::Instant::now();
-        let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
-        for (row, input) in &chunk {
+        // Each new asset's findings, stored with it; errors are reported after the writes.
+        let mut findings_of = |row: usize, input: &AssetInput| {
             let (_, findings) = rules.evaluate(&as_stored(0, org, input), today, interval);
             let stored = stored_form(&findings);
             create_errors.extend(
                 findings
                     .into_iter()
                     .filter(|f| f.rule.severity == Severity::Error)
-                    .map(|f| (*row, f)),
+                    .map(|f| (row, f)),
             );
-            q = bind_input!(q.bind(org), input)
-                .bind(stored)
-                .bind(&now)
-                .bind(&now);
-        }
+            stored
+        };
+        let sent = if postgres {
+            // One JSON parameter per batch (`json_rows`).
+            for (row, input) in &chunk {
+                let stored = findings_of(*row, input);
+                json.row().int(org);
+                json_input(&mut json, input);
+                json.text(&stored).text(&now).text(&now).end();
+            }
+            sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(json_sql.clone()))
+                .bind(json.take())
+                .fetch_all(&mut *tx)
+                .await
+        } else {
+            let sql = match &statement {
+                Some((n, sql)) if *n == chunk.len() => sql.clone(),
+                _ => {
+                    let sql = insert_sql(&tx, chunk.len());
+                    statement = Some((chunk.len(), sql.clone()));
+                    sql
+                }
+            };
+            let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+            for (row, input) in &chunk {
+                let stored = findings_of(*row, input);
+                q = bind_input!(q.bind(org), input)
+                    .bind(stored)
+                    .bind(&now)
+                    .bind(&now);
+            }
+            q.fetch_all(&mut *tx).await
+        };
         // The new ids come back with their 資産番号. The order of RETURNING rows is not
         // promised, though every engine keeps it: each is checked, and only when one is out of
         // place is a map built.
-        let returned =
-            q.fetch_all(&mut *tx)
-                .await
-                .map_err(|e| match unique_violation(e, "資産番号") {
-                    DbError::Duplicate(_) => ImportError::Stale,
-                    other => ImportError::Db(other),
-                })?;
+        let returned = sent.map_err(|e| match unique_violation(e, "資産番号") {
+            DbError::Duplicate(_) => ImportError::Stale,
+            other => ImportError::Db(other),
+        })?;
         inserting += t.elapsed();
         let in_order = returned.len() == chunk.len()
             && returned
@@ -1597,6 +1627,18 @@ fn insert_sql(conn: &AnyConnection, rows: usize) -> String {
     )
 }
 
+/// [`insert_sql`] for PostgreSQL: the same columns from one JSON parameter (`json_rows`).
+fn json_insert_sql() -> String {
+    let mut columns = vec![("org_id", Col::Int)];
+    columns.extend(input_columns());
+    columns.extend([
+        ("findings", Col::Text),
+        ("created_at", Col::Text),
+        ("updated_at", Col::Text),
+    ]);
+    json_rows::insert_sql("asset", &columns, "RETURNING id, asset_no")
+}
+
 /// The assets holding any of `ids`.
 async fn holders_of(conn: &mut AnyConnection, org: i64, ids: &[i64]) -> Result<Vec<i64>, DbError> {
     let mut out = Vec::new();
@@ -1619,25 +1661,9 @@ async fn holders_of(conn: &mut AnyConnection, org: i64, ids: &[i64]) -> Result<V
 mod tests {
     use super::*;
 
-    #[test]
-    fn columns_are_in_register_order_with_help_for_each() {
-        assert_eq!(COLUMNS.len(), COLUMN_HELP.len());
-        for (c, (header, required, _)) in COLUMNS.iter().zip(COLUMN_HELP) {
-            assert_eq!(c.header, header);
-            assert_eq!(c.required, required, "{header}");
-        }
-        let keys: HashSet<&str> = COLUMNS.iter().map(|c| c.key).collect();
-        assert_eq!(keys.len(), COLUMNS.len());
-        // Every key is a field the draft and the problem reports know.
-        let mut d = AssetDraft::default();
-        for c in COLUMNS {
-            assert!(draft_field(&mut d, c.key).is_some(), "{}", c.key);
-        }
-    }
-
-    #[test]
-    fn the_digest_writes_the_audit_json_text() {
-        let input = AssetInput {
+    /// An input with every field set, optional ones present.
+    fn sample_input() -> AssetInput {
+        AssetInput {
             asset_no: "J-\"1\"".into(),
             name: "住民記録\n".into(),
             business: "b".into(),
@@ -1667,7 +1693,68 @@ mod tests {
             exception_ref: "E-1".into(),
             last_reviewed: Some(time::macros::date!(2026 - 04 - 01)),
             note: "=1".into(),
-        };
+        }
+    }
+
+    #[test]
+    fn postgres_bulk_insert_writes_each_input_column_with_its_type() {
+        let cols = input_columns();
+        assert_eq!(cols.len(), INPUT_FIELDS);
+        // One input with every optional value present, one with every one absent.
+        let full = sample_input();
+        let mut empty = sample_input();
+        empty.manager_id = None;
+        empty.zone = None;
+        empty.personal.count = None;
+        empty.last_reviewed = None;
+        let mut rows = JsonRows::new();
+        for input in [full, empty] {
+            rows.row();
+            json_input(&mut rows, &input);
+            rows.end();
+        }
+        let parsed: serde_json::Value = serde_json::from_str(&rows.take()).unwrap();
+        let parsed = parsed.as_array().unwrap();
+        assert_eq!(parsed.len(), 2);
+        for row in parsed {
+            let values = row.as_array().unwrap();
+            assert_eq!(values.len(), INPUT_FIELDS);
+            for ((name, col), v) in cols.iter().zip(values) {
+                match col {
+                    Col::Int => assert!(v.is_i64() || v.is_null(), "{name}: {v}"),
+                    Col::Text => assert!(v.is_string() || v.is_null(), "{name}: {v}"),
+                }
+            }
+        }
+        assert_eq!(parsed[0][0], "J-\"1\"");
+        assert_eq!(parsed[0][1], "住民記録\n");
+        assert_eq!(parsed[0][9], "lgwan");
+        assert_eq!(parsed[0][14], 12);
+        assert!(parsed[1][5].is_null() && parsed[1][9].is_null() && parsed[1][14].is_null());
+        assert!(parsed[1][23].is_null());
+        assert_eq!(parsed[0][23], "2026-04-01");
+        assert!(json_insert_sql().starts_with("INSERT INTO asset (org_id, asset_no, name,"));
+    }
+
+    #[test]
+    fn columns_are_in_register_order_with_help_for_each() {
+        assert_eq!(COLUMNS.len(), COLUMN_HELP.len());
+        for (c, (header, required, _)) in COLUMNS.iter().zip(COLUMN_HELP) {
+            assert_eq!(c.header, header);
+            assert_eq!(c.required, required, "{header}");
+        }
+        let keys: HashSet<&str> = COLUMNS.iter().map(|c| c.key).collect();
+        assert_eq!(keys.len(), COLUMNS.len());
+        // Every key is a field the draft and the problem reports know.
+        let mut d = AssetDraft::default();
+        for c in COLUMNS {
+            assert!(draft_field(&mut d, c.key).is_some(), "{}", c.key);
+        }
+    }
+
+    #[test]
+    fn the_digest_writes_the_audit_json_text() {
+        let input = sample_input();
         assert_eq!(
             serde_json::to_string(&input.audit_fields()).unwrap(),
             input.audit_json().to_string()
