@@ -270,26 +270,55 @@ pub fn defang_text(text: &str) -> (String, Vec<String>) {
 /// [`defang_text`] without copies: `None` when the text has no URL (it stays as it is),
 /// otherwise the rewritten text and the URLs as slices of `text`.
 pub fn defang_urls(text: &str) -> Option<(String, Vec<&str>)> {
-    let first = find_url_start(text)?;
+    find_url_start(text)?;
     let mut out = String::with_capacity(text.len() + text.len() / 8 + 16);
     let mut urls = Vec::new();
+    let rest = each_url(text, |before, url| {
+        out.push_str(before);
+        defang_into(&mut out, url);
+        urls.push(url);
+    });
+    out.push_str(rest);
+    Some((out, urls))
+}
+
+/// The bare URLs of `text`, as [`defang_urls`] finds them, without rewriting anything.
+pub fn urls_in(text: &str) -> Vec<&str> {
+    let mut urls = Vec::new();
+    each_url(text, |_, url| urls.push(url));
+    urls
+}
+
+/// [`defang_urls`] written piece by piece into `put` instead of into a new string: the same
+/// text, for a body that goes straight into the delivered message.
+pub fn defang_pieces(text: &str, mut put: impl FnMut(&str)) {
+    let mut scratch = String::new();
+    let rest = each_url(text, |before, url| {
+        put(before);
+        scratch.clear();
+        defang_into(&mut scratch, url);
+        put(&scratch);
+    });
+    put(rest);
+}
+
+/// Calls `f(text before, url)` for each bare URL of `text` in order; returns the text after the
+/// last one (all of `text` when there is none).
+fn each_url<'t>(text: &'t str, mut f: impl FnMut(&'t str, &'t str)) -> &'t str {
     let mut rest = text;
-    let mut pos = Some(first);
+    let mut pos = find_url_start(rest);
     // Both cuts fall on ASCII bytes (a URL starts with a letter and ends before a space, a
     // non-ASCII character or an ASCII delimiter), so the splits cannot fail.
     while let Some((before, from)) = pos.and_then(|at| rest.split_at_checked(at)) {
-        out.push_str(before);
         let end = from
             .find(|c: char| c.is_whitespace() || !c.is_ascii() || URL_END_ASCII.contains(&c))
             .unwrap_or(from.len());
         let (url, after) = from.split_at_checked(end).unwrap_or((from, ""));
-        defang_into(&mut out, url);
-        urls.push(url);
+        f(before, url);
         rest = after;
         pos = find_url_start(rest);
     }
-    out.push_str(rest);
-    Some((out, urls))
+    rest
 }
 
 /// ASCII characters that end a bare URL in text (besides whitespace and any non-ASCII character).
@@ -338,6 +367,34 @@ fn find_url_start(s: &str) -> Option<usize> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn pieces_and_url_list_match_the_rewritten_text() {
+        for text in [
+            "",
+            "リンクなし",
+            "詳細はhttps://www.example.lg.jp/a.html をご覧ください。",
+            "www.example.jp と http://a.example/x?y=1&z=2\nftp://f.example/ 末尾 https://b.example",
+            "awww.example.jp www.example.jp <https://c.example/>",
+        ] {
+            let mut pieces = String::new();
+            defang_pieces(text, |p| pieces.push_str(p));
+            match defang_urls(text) {
+                Some((rewritten, urls)) => {
+                    assert_eq!(pieces, rewritten);
+                    assert_eq!(urls_in(text), urls);
+                    assert!(!urls.is_empty());
+                }
+                None => {
+                    assert_eq!(pieces, text);
+                    assert!(urls_in(text).is_empty());
+                }
+            }
+        }
+        let mut pieces = String::new();
+        defang_pieces("see https://example.jp/a today", |p| pieces.push_str(p));
+        assert_eq!(pieces, "see hxxps://example[.]jp/a today");
+    }
 
     #[test]
     fn defangs_urls() {

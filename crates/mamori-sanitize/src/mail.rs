@@ -45,6 +45,8 @@ struct Work<'a> {
     parts: u32,
     removed: u32,
     links_disabled: bool,
+    /// The top-level body still holds live URLs: `write_text` disables them as it writes.
+    defang_body: bool,
     html_converted: bool,
     too_complex: bool,
     /// Results of [`links::check`] by link (`href`, NUL, text), for links seen again.
@@ -90,6 +92,7 @@ pub fn sanitize_mail(input: &[u8], policy: &Policy, files: &dyn FileSanitizer) -
         parts: 0,
         removed: 0,
         links_disabled: false,
+        defang_body: false,
         html_converted: false,
         too_complex: false,
         link_checks: std::collections::HashMap::new(),
@@ -485,7 +488,19 @@ fn build_body<'m>(work: &mut Work<'_>, message: &'m Message<'_>, depth: u32) -> 
         }
         plain
     };
-    if disable && let Some((text, urls)) = links::defang_urls(&body) {
+    if disable && depth == 0 {
+        // The message's own body goes into the delivered text as it is written
+        // (`write_text`), its URLs disabled on the way: no rewritten copy of a body that can be
+        // megabytes long. Their flags are needed first, for the notice at the top.
+        let urls = links::urls_in(&body);
+        for u in &urls {
+            link_flags(work, u, "");
+        }
+        if !urls.is_empty() {
+            work.links_disabled = true;
+            work.defang_body = true;
+        }
+    } else if disable && let Some((text, urls)) = links::defang_urls(&body) {
         for u in &urls {
             link_flags(work, u, "");
         }
@@ -1058,7 +1073,11 @@ fn write_text<S: TextSink>(work: &Work<'_>, body: &str, text: &mut CrlfText<S>) 
         }
     }
     text.push("――――――――――――――――――――――――――――――\n\n");
-    text.push(body.trim_end());
+    if work.defang_body {
+        links::defang_pieces(body.trim_end(), |piece| text.push(piece));
+    } else {
+        text.push(body.trim_end());
+    }
     text.push("\n");
     for f in &work.forwarded {
         text.push("\n");
@@ -1083,7 +1102,8 @@ fn write_text<S: TextSink>(work: &Work<'_>, body: &str, text: &mut CrlfText<S>) 
 
 /// Room for the delivered text of `body`: CRLF line ends and the notices take a little more.
 fn text_capacity(body: &str) -> usize {
-    body.len() + body.len() / 32 + 4096
+    // Room for CRLF line ends and for URLs disabled as the text is written.
+    body.len() + body.len() / 16 + 4096
 }
 
 fn assemble(work: &mut Work<'_>, message: &Message<'_>, raw: &[u8], body: &str) -> Option<Vec<u8>> {
