@@ -241,38 +241,10 @@ pub async fn append_rendered(
         built.push(entry);
     }
     let written = !built.is_empty();
-    if !conn.backend_name().eq_ignore_ascii_case("sqlite") {
-        // PostgreSQL: each batch as one JSON parameter (`json_rows`), larger batches.
-        const PG_BATCH: usize = 2_000;
-        let sql = json_rows::insert_sql("audit_entry", &ENTRY_COLUMNS, "");
-        let mut rows = JsonRows::new();
-        for chunk in built.chunks(PG_BATCH) {
-            for e in chunk {
-                rows.row()
-                    .int(e.seq)
-                    .int(e.hash_version)
-                    .text(&e.at)
-                    .opt_int(e.org_id)
-                    .opt_int(e.actor_id)
-                    .text(&e.actor)
-                    .opt_int(e.unit_id)
-                    .text(&e.action)
-                    .text(&e.object_type)
-                    .opt_text(e.object_id.as_deref())
-                    .opt_text(e.before_json.as_deref())
-                    .opt_text(e.after_json.as_deref())
-                    .opt_text(e.request_id.as_deref())
-                    .text(&e.prev_hash)
-                    .text(&e.hash)
-                    .end();
-            }
-            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(rows.take())
-                .execute(&mut *conn)
-                .await?;
-        }
-    } else {
+    if crate::is_sqlite(conn) {
         insert_bound(conn, built).await?;
+    } else {
+        insert_json(conn, &built).await?;
     }
     if written {
         sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
@@ -281,6 +253,40 @@ pub async fn append_rendered(
             .await?;
     }
     Ok(last)
+}
+
+/// Writes `built` on PostgreSQL, 2,000 entries per statement, each batch one JSON parameter
+/// (`json_rows`).
+async fn insert_json(conn: &mut AnyConnection, built: &[Entry]) -> DbResult<()> {
+    const BATCH: usize = 2_000;
+    let sql = json_rows::insert_sql("audit_entry", &ENTRY_COLUMNS, "");
+    let mut rows = JsonRows::new();
+    for chunk in built.chunks(BATCH) {
+        for e in chunk {
+            rows.row()
+                .int(e.seq)
+                .int(e.hash_version)
+                .text(&e.at)
+                .opt_int(e.org_id)
+                .opt_int(e.actor_id)
+                .text(&e.actor)
+                .opt_int(e.unit_id)
+                .text(&e.action)
+                .text(&e.object_type)
+                .opt_text(e.object_id.as_deref())
+                .opt_text(e.before_json.as_deref())
+                .opt_text(e.after_json.as_deref())
+                .opt_text(e.request_id.as_deref())
+                .text(&e.prev_hash)
+                .text(&e.hash)
+                .end();
+        }
+        sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(rows.take())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Writes `built` with every value bound, 400 entries per statement (SQLite's bulk write, and

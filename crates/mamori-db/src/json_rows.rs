@@ -5,9 +5,9 @@
 //! JSON array of arrays, `[[1,"A-1",…],[2,"A-2",…]]`, that the statement unpacks with
 //! `jsonb_array_elements`: one parameter per batch, written straight into one buffer (as `jsonb`
 //! the array is parsed once; as `json` each `->>` re-reads its element from the start, measured
-//! 6× slower for 29 columns). Values are
-//! only integers, texts and nulls, the two column types the schema uses; the statement casts
-//! each integer back to `bigint`, so the rows stored are the same as with bound parameters.
+//! 6× slower for 29 columns). Values are only integers, texts and nulls, the two column types
+//! the schema uses; the statement casts each integer back to `bigint`, so the rows stored are
+//! the same as with bound parameters.
 
 use std::io::Write as _;
 
@@ -47,37 +47,26 @@ pub(crate) fn insert_sql(table: &str, columns: &[(&str, Col)], returning: &str) 
 #[derive(Debug)]
 pub(crate) struct JsonRows {
     buf: Vec<u8>,
-    rows: usize,
-    /// Values written in the open row.
-    in_row: usize,
 }
 
 impl JsonRows {
     /// An empty array.
     pub(crate) fn new() -> Self {
-        JsonRows {
-            buf: b"[".to_vec(),
-            rows: 0,
-            in_row: 0,
-        }
+        JsonRows { buf: b"[".to_vec() }
     }
 
     /// Starts a row.
     pub(crate) fn row(&mut self) -> &mut Self {
-        if self.rows > 0 {
-            self.buf.push(b',');
-        }
+        self.sep();
         self.buf.push(b'[');
-        self.rows += 1;
-        self.in_row = 0;
         self
     }
 
+    /// A comma unless this is the first element of its array (a row, or a value in its row).
     fn sep(&mut self) {
-        if self.in_row > 0 {
+        if self.buf.last() != Some(&b'[') {
             self.buf.push(b',');
         }
-        self.in_row += 1;
     }
 
     /// An integer value.
@@ -128,8 +117,6 @@ impl JsonRows {
     pub(crate) fn take(&mut self) -> String {
         let mut buf = std::mem::replace(&mut self.buf, b"[".to_vec());
         buf.push(b']');
-        self.rows = 0;
-        self.in_row = 0;
         // Only ASCII punctuation and serde_json's escaped strings were written: valid UTF-8.
         String::from_utf8(buf).unwrap_or_default()
     }

@@ -198,12 +198,17 @@ pub fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &Rfc3339).ok()
 }
 
+/// Whether `conn` is the embedded SQLite database (else PostgreSQL).
+pub(crate) fn is_sqlite(conn: &AnyConnection) -> bool {
+    conn.backend_name().eq_ignore_ascii_case("sqlite")
+}
+
 /// The `VALUES` tuples of a multi-row statement whose every value is a parameter: `rows` rows of
 /// `per_row` values, in binding order. On SQLite they are anonymous `?`: SQLite finds the name of
 /// a numbered parameter by a linear search, so binding thousands of `$n` costs quadratic time (a
 /// 500-row insert took a quarter of a second); PostgreSQL takes `$1 … $n`.
 pub(crate) fn values_placeholders(conn: &AnyConnection, rows: usize, per_row: usize) -> String {
-    let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
+    let sqlite = is_sqlite(conn);
     let mut sql = String::with_capacity(rows * per_row * 6);
     for r in 0..rows {
         sql.push_str(if r == 0 { "(" } else { ", (" });

@@ -270,14 +270,16 @@ pub fn defang_text(text: &str) -> (String, Vec<String>) {
 /// [`defang_text`] without copies: `None` when the text has no URL (it stays as it is),
 /// otherwise the rewritten text and the URLs as slices of `text`.
 pub fn defang_urls(text: &str) -> Option<(String, Vec<&str>)> {
-    find_url_start(text)?;
-    let mut out = String::with_capacity(text.len() + text.len() / 8 + 16);
+    let mut out: Option<String> = None;
     let mut urls = Vec::new();
     let rest = each_url(text, |before, url| {
+        let out =
+            out.get_or_insert_with(|| String::with_capacity(text.len() + text.len() / 8 + 16));
         out.push_str(before);
-        defang_into(&mut out, url);
+        defang_into(out, url);
         urls.push(url);
     });
+    let mut out = out?;
     out.push_str(rest);
     Some((out, urls))
 }

@@ -1100,9 +1100,9 @@ fn write_text<S: TextSink>(work: &Work<'_>, body: &str, text: &mut CrlfText<S>) 
     }
 }
 
-/// Room for the delivered text of `body`: CRLF line ends and the notices take a little more.
+/// Room for the delivered text of `body`: CRLF line ends, URLs disabled as the text is written
+/// and the notices take a little more.
 fn text_capacity(body: &str) -> usize {
-    // Room for CRLF line ends and for URLs disabled as the text is written.
     body.len() + body.len() / 16 + 4096
 }
 

@@ -1411,7 +1411,7 @@ pub async fn apply(
     let now = now_text();
     let (mut inserting, mut auditing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     let mut statement: Option<(usize, String)> = None;
-    let postgres = !tx.backend_name().eq_ignore_ascii_case("sqlite");
+    let postgres = !crate::is_sqlite(&tx);
     let json_sql = json_insert_sql();
     let mut json = JsonRows::new();
     let batch = if postgres {

@@ -134,7 +134,7 @@ async fn page(
         After::Number(_) => format!(" AND a.asset_no > ${n}"),
     };
     let column = order.column();
-    let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
+    let sqlite = crate::is_sqlite(conn);
     let inner = |select: &str| {
         format!(
             "SELECT {select} {ASSET_FROM}{filter}{continues} \
