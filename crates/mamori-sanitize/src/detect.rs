@@ -183,9 +183,14 @@ fn starts(b: &[u8], magic: &[u8]) -> bool {
 }
 
 /// Decides the kind of `bytes`. Zip-based formats look at the entry names only, never content.
+///
+/// What the first bytes say comes first: a zip whose first entry is a stored PDF, or an
+/// executable with `%PDF-` in its first kilobyte, is a zip or an executable. A PDF that starts
+/// after other bytes (readers accept up to 1 KB before `%PDF-`) is recognised only when no other
+/// format claims the start.
 pub fn detect(bytes: &[u8]) -> Kind {
     let head = bytes.get(..1024).unwrap_or(bytes);
-    if head.windows(5).any(|w| w == b"%PDF-") {
+    if starts(bytes, b"%PDF-") {
         return Kind::Pdf;
     }
     if starts(bytes, b"PK\x03\x04") || starts(bytes, b"PK\x05\x06") {
@@ -242,6 +247,8 @@ pub fn detect(bytes: &[u8]) -> Kind {
         (b"xar!", "xar"),
         (b"conectix", "vhd"),
         (b"vhdxfile", "vhdx"),
+        // Outlook's winmail.dat (TNEF): its signature 0x223E9F78, little-endian.
+        (&[0x78, 0x9F, 0x3E, 0x22], "tnef"),
     ];
     for (magic, name) in archives {
         if starts(bytes, magic) {
@@ -257,7 +264,10 @@ pub fn detect(bytes: &[u8]) -> Kind {
     if bytes.get(0x8001..0x8006) == Some(b"CD001") {
         return Kind::OtherArchive("iso");
     }
-    if let Some(t) = infer::get(head) {
+    // The generic detector also finds a PDF marker anywhere in the first kilobyte (and files it
+    // under archives); its application matchers come before that one.
+    let inferred = infer::get(head).filter(|t| t.mime_type() != "application/pdf");
+    if let Some(t) = inferred {
         // Anything the generic detector knows as an archive or application is not a document
         // we can rebuild.
         match t.matcher_type() {
@@ -269,6 +279,9 @@ pub fn detect(bytes: &[u8]) -> Kind {
             }
             _ => {}
         }
+    }
+    if head.windows(5).any(|w| w == b"%PDF-") {
+        return Kind::Pdf;
     }
     detect_text(bytes)
 }
@@ -373,6 +386,29 @@ mod tests {
             Kind::Svg
         );
         assert_eq!(detect(&[0x1F, 0x8B, 8, 0]), Kind::OtherArchive("gzip"));
+        assert_eq!(
+            detect(b"\x78\x9f\x3e\x22\x01\x00"),
+            Kind::OtherArchive("tnef")
+        );
+    }
+
+    #[test]
+    fn the_first_bytes_win_over_a_pdf_marker_further_in() {
+        // A PDF may start after other bytes.
+        assert_eq!(detect(b"garbage before\r\n%PDF-1.4\n"), Kind::Pdf);
+        // An executable or a zip with `%PDF-` inside its first kilobyte is not a PDF.
+        let mut exe = b"MZ\x90\x00".to_vec();
+        exe.extend_from_slice(&[0; 60]);
+        exe.extend_from_slice(b"%PDF-1.7 polyglot");
+        assert_eq!(detect(&exe), Kind::Executable("pe"));
+        let mut zip = b"PK\x03\x04".to_vec();
+        zip.extend_from_slice(&[0; 26]);
+        zip.extend_from_slice(b"a.pdf%PDF-1.4 stored");
+        assert_eq!(detect(&zip), Kind::Zip);
+        let mut ole = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+        ole.extend_from_slice(&[0; 504]);
+        ole.extend_from_slice(b"%PDF-1.4");
+        assert_eq!(detect(&ole), Kind::Ole);
     }
 
     #[test]

@@ -708,7 +708,9 @@ fn attachment(work: &mut Work<'_>, message: &Message<'_>, part: &MessagePart<'_>
             format!("マクロ付き文書の添付ファイルです: {shown}"),
         );
     }
-    let tnef = ct == "application/ms-tnef" || name.eq_ignore_ascii_case("winmail.dat");
+    let tnef = ct == "application/ms-tnef"
+        || name.eq_ignore_ascii_case("winmail.dat")
+        || kind == Kind::OtherArchive("tnef");
     if tnef {
         work.flag(
             &target,

@@ -102,6 +102,17 @@ pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
+/// A zip whose entries are stored uncompressed (their bytes readable in the archive as they are).
+pub fn zip_stored_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, data) in entries {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
 /// Sets the "encrypted" flag on every entry, as a password-protected (PPAP) zip has it.
 pub fn mark_encrypted(mut z: Vec<u8>) -> Vec<u8> {
     let mut i = 0;

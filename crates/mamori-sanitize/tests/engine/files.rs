@@ -308,6 +308,18 @@ fn zip_entries_are_sanitised_recursively() {
 }
 
 #[test]
+fn a_zip_whose_first_entry_is_a_stored_pdf_is_handled_as_a_zip() {
+    // The stored PDF puts "%PDF-" in the archive's first kilobyte; the zip header comes first.
+    let z = build::zip_stored_of(&[
+        ("doc.pdf", &build::dangerous_pdf(false)),
+        ("run.exe", b"MZ\x90\x00"),
+    ]);
+    let o = sanitize_file(&z, Some("a.zip"), &Policy::default());
+    assert_eq!(o.report.verdict, Verdict::Sanitized, "{:?}", o.report);
+    assert_eq!(zip_names(&o.output.unwrap()), vec!["doc.pdf".to_owned()]);
+}
+
+#[test]
 fn shift_jis_entry_names_are_decoded() {
     let mut z = build::zip_of(&[("AAAA.txt", b"x")]);
     // Replace the name bytes in place with Shift_JIS 「資料」 (4 bytes), flag bit 11 stays clear.

@@ -212,6 +212,39 @@ fn attachment_flags_rtlo_double_extension_ppap_tnef_partial() {
 }
 
 #[test]
+fn attachment_type_comes_from_the_first_bytes_not_a_pdf_marker_inside() {
+    let policy = Policy::default();
+    // PPAP whose first entry is a stored PDF: "%PDF-" sits in the archive's first kilobyte.
+    let ppap = build::mark_encrypted(build::zip_stored_of(&[
+        ("見積.pdf", b"%PDF-1.4\n%%EOF\n"),
+        ("明細.xlsx", b"x"),
+    ]));
+    let m = build::mail_with_attachment("filename=\"見積.zip\"", "application/zip", &ppap);
+    let (o, _, body) = run(&m, &policy);
+    assert!(has(&o, "mail.attachment.encrypted-archive"), "{body}");
+    assert!(body.contains("見積.zip (種類: zip,"), "{body}");
+
+    // An executable carrying a PDF header in its DOS stub, named as a PDF.
+    let mut exe = b"MZ\x90\x00".to_vec();
+    exe.extend_from_slice(&[0; 60]);
+    exe.extend_from_slice(b"%PDF-1.7\n");
+    let m = build::mail_with_attachment("filename=\"請求書.pdf\"", "application/pdf", &exe);
+    let (o, _, body) = run(&m, &policy);
+    assert!(has(&o, "mail.attachment.executable"), "{body}");
+    assert!(body.contains("請求書.pdf (種類: pe,"), "{body}");
+
+    // TNEF is known by its signature under any name and type.
+    let m = build::mail_with_attachment(
+        "filename=\"data.bin\"",
+        "application/octet-stream",
+        b"\x78\x9f\x3e\x22\x01\x06\x90\x08\x00",
+    );
+    let (o, _, body) = run(&m, &policy);
+    assert!(has(&o, "mail.attachment.tnef"), "{body}");
+    assert!(body.contains("data.bin (種類: tnef,"), "{body}");
+}
+
+#[test]
 fn sanitise_mode_reattaches_rebuilt_files() {
     let mut policy = Policy::default();
     policy.mail.attachments = AttachmentMode::Sanitize;
