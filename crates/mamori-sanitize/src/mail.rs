@@ -421,6 +421,9 @@ fn build_body<'m>(work: &mut Work<'_>, message: &'m Message<'_>, depth: u32) -> 
     // only when there are several; one part's text is borrowed from the parser.
     let mut plain: Option<Cow<'m, str>> = None;
     let mut html_src: Option<Cow<'m, str>> = None;
+    // Parts declared as text whose content is not (a NUL byte: an executable or other binary
+    // sent as text/plain); they are handled as attachments below, never put into the body.
+    let mut binary_text: Vec<usize> = Vec::new();
     for (i, part) in message.parts.iter().enumerate() {
         if is_attachment(part) {
             continue;
@@ -433,6 +436,11 @@ fn build_body<'m>(work: &mut Work<'_>, message: &'m Message<'_>, depth: u32) -> 
             .html_body
             .contains(&u32::try_from(i).unwrap_or(u32::MAX));
         match &part.body {
+            PartType::Text(_) | PartType::Html(_)
+                if (is_plain || is_html) && memchr::memchr(0, part.contents()).is_some() =>
+            {
+                binary_text.push(i);
+            }
             PartType::Text(_) if is_plain || is_html => {
                 let t = part_text(work, message, part, &target);
                 plain = Some(join_text(plain, t, "\n"));
@@ -532,6 +540,14 @@ fn build_body<'m>(work: &mut Work<'_>, message: &'m Message<'_>, depth: u32) -> 
                     "mail.nested-message",
                     "添付されていたメッセージをテキストにして本文の後に付けました。",
                 );
+            }
+            _ if binary_text.contains(&i) => {
+                work.flag(
+                    &format!("part[{i}]"),
+                    "mail.body.binary",
+                    "テキストとして送られたパートにバイナリデータ (NUL 文字) が含まれるため、本文に入れず添付ファイルとして扱いました。".to_owned(),
+                );
+                attachment(work, message, part, i);
             }
             _ if in_body
                 && !matches!(part.body, PartType::Binary(_) | PartType::InlineBinary(_)) => {}
@@ -647,13 +663,7 @@ fn has_macros(data: &[u8], kind: Kind) -> bool {
 }
 
 fn attachment(work: &mut Work<'_>, message: &Message<'_>, part: &MessagePart<'_>, index: usize) {
-    let raw_name = part.attachment_name().unwrap_or_default().to_owned();
-    let name = if raw_name.contains('\u{fffd}') {
-        // A raw 8-bit name the parser could not decode: guess from the header bytes.
-        raw_name.clone()
-    } else {
-        raw_name.clone()
-    };
+    let name = part.attachment_name().unwrap_or_default().to_owned();
     let shown = if name.is_empty() {
         format!("(名前なし {index})")
     } else {

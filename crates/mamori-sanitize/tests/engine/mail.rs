@@ -245,6 +245,35 @@ fn attachment_type_comes_from_the_first_bytes_not_a_pdf_marker_inside() {
 }
 
 #[test]
+fn binary_sent_as_text_is_handled_as_an_attachment_not_put_into_the_body() {
+    let policy = Policy::default();
+    let mut exe = b"MZ\x90\x00\x03\x00\x00\x00".to_vec();
+    exe.extend((0..=255u8).cycle().take(1024));
+    // A second text/plain part, inline and unnamed, carrying an executable.
+    let m = format!(
+        "From: a@example.com\r\nTo: b@example.lg.jp\r\nSubject: t\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"X\"\r\n\r\n--X\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n本文です。\r\n--X\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--X--\r\n",
+        build::b64(&exe)
+    );
+    let (o, _, body) = run(m.as_bytes(), &policy);
+    assert!(body.contains("本文です。"), "{body}");
+    assert!(!body.contains('\0') && !body.contains("MZ"), "{body}");
+    assert!(has(&o, "mail.body.binary") && has(&o, "mail.attachment.executable"));
+    assert!(body.contains("(名前なし 2) (種類: pe,"), "{body}");
+    assert!(!has(&o, "mail.charset.mojibake"), "{:?}", o.report.actions);
+    assert!(body.contains("→ 削除しました"), "{body}");
+
+    // The whole message one text/plain part with NUL bytes.
+    let m = format!(
+        "From: a@example.com\r\nTo: b@example.lg.jp\r\nSubject: t\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+        build::b64(&exe)
+    );
+    let (o, _, body) = run(m.as_bytes(), &policy);
+    assert!(!body.contains('\0') && !body.contains("MZ"), "{body}");
+    assert!(has(&o, "mail.body.binary"), "{:?}", o.report.actions);
+    assert!(body.contains("(種類: pe,"), "{body}");
+}
+
+#[test]
 fn sanitise_mode_reattaches_rebuilt_files() {
     let mut policy = Policy::default();
     policy.mail.attachments = AttachmentMode::Sanitize;
