@@ -424,6 +424,10 @@ fn build_body<'m>(work: &mut Work<'_>, message: &'m Message<'_>, depth: u32) -> 
     // Parts declared as text whose content is not (a NUL byte: an executable or other binary
     // sent as text/plain); they are handled as attachments below, never put into the body.
     let mut binary_text: Vec<usize> = Vec::new();
+    // HTML parts that are not one side of a multipart/alternative (an HTML part next to a text
+    // part in multipart/mixed is more content, not another rendering of the same text).
+    let alternatives = alternative_members(message);
+    let mut standalone_html: Option<Cow<'m, str>> = None;
     for (i, part) in message.parts.iter().enumerate() {
         if is_attachment(part) {
             continue;
@@ -447,6 +451,9 @@ fn build_body<'m>(work: &mut Work<'_>, message: &'m Message<'_>, depth: u32) -> 
             }
             PartType::Html(_) if is_html || is_plain => {
                 let t = part_text(work, message, part, &target);
+                if !alternatives.get(i).copied().unwrap_or(false) {
+                    standalone_html = Some(join_text(standalone_html, t.clone(), ""));
+                }
                 html_src = Some(join_text(html_src, t, ""));
             }
             _ => {}
@@ -459,34 +466,10 @@ fn build_body<'m>(work: &mut Work<'_>, message: &'m Message<'_>, depth: u32) -> 
             || (fewer_visible_than(&plain, 40) && html_src.len() > plain.len() * 4));
     let disable = work.policy.mail.disable_links;
     let mut body = if use_html {
-        let l = &work.policy.limits;
-        let c = html::to_text(
-            &html_src,
-            html::Options {
-                max_bytes: l.html_bytes,
-                max_depth: l.html_depth,
-                disable_links: disable,
-            },
-        );
-        work.html_converted = true;
-        work.findings.push(
-            ActionKind::Converted,
-            "body",
-            "mail.html-to-text",
-            "HTML 本文をテキストに変換しました。",
-        );
-        if c.degraded {
-            work.flag("body", "mail.html.degraded", "HTML が大きすぎるか入れ子が深すぎるため、書式を省いてテキストだけを取り出しました。".to_owned());
-        }
-        for link in &c.links {
-            link_flags(work, &link.href, &link.text);
-        }
-        if !c.links.is_empty() && disable {
-            work.links_disabled = true;
-        }
-        Cow::Owned(c.text)
+        Cow::Owned(html_text(work, &html_src))
     } else {
-        if !html_src.is_empty() {
+        let standalone = standalone_html.unwrap_or_default();
+        if html_src.len() > standalone.len() {
             work.findings.push(
                 ActionKind::Removed,
                 "body",
@@ -494,7 +477,13 @@ fn build_body<'m>(work: &mut Work<'_>, message: &'m Message<'_>, depth: u32) -> 
                 "HTML の代替本文を除き、テキスト本文を使いました。",
             );
         }
-        plain
+        if standalone.is_empty() {
+            plain
+        } else {
+            // Text parts first, then the HTML parts that stand on their own, converted.
+            let converted = html_text(work, &standalone);
+            Cow::Owned(format!("{plain}\n\n{converted}"))
+        }
     };
     if disable && depth == 0 {
         // The message's own body goes into the delivered text as it is written
@@ -560,6 +549,83 @@ fn build_body<'m>(work: &mut Work<'_>, message: &'m Message<'_>, depth: u32) -> 
         }
     }
     body
+}
+
+/// HTML converted to text under the policy's limits; notes the conversion and the links' flags.
+fn html_text(work: &mut Work<'_>, src: &str) -> String {
+    let l = &work.policy.limits;
+    let disable = work.policy.mail.disable_links;
+    let c = html::to_text(
+        src,
+        html::Options {
+            max_bytes: l.html_bytes,
+            max_depth: l.html_depth,
+            disable_links: disable,
+        },
+    );
+    work.html_converted = true;
+    work.findings.push(
+        ActionKind::Converted,
+        "body",
+        "mail.html-to-text",
+        "HTML 本文をテキストに変換しました。",
+    );
+    if c.degraded {
+        work.flag(
+            "body",
+            "mail.html.degraded",
+            "HTML が大きすぎるか入れ子が深すぎるため、書式を省いてテキストだけを取り出しました。"
+                .to_owned(),
+        );
+    }
+    for link in &c.links {
+        link_flags(work, &link.href, &link.text);
+    }
+    if !c.links.is_empty() && disable {
+        work.links_disabled = true;
+    }
+    c.text
+}
+
+/// For each part id, whether it lies inside a multipart/alternative (at any depth below it).
+fn alternative_members(message: &Message<'_>) -> Vec<bool> {
+    let mut inside = vec![false; message.parts.len()];
+    for part in &message.parts {
+        let PartType::Multipart(children) = &part.body else {
+            continue;
+        };
+        let is_alternative = part
+            .content_type()
+            .and_then(|ct| ct.subtype())
+            .is_some_and(|s| s.eq_ignore_ascii_case("alternative"));
+        if !is_alternative {
+            continue;
+        }
+        // Its children and, through nested containers, all their descendants.
+        let mut stack: Vec<u32> = children.clone();
+        let mut budget = message.parts.len();
+        while let Some(id) = stack.pop() {
+            if budget == 0 {
+                break;
+            }
+            budget -= 1;
+            let Some(slot) = usize::try_from(id).ok().and_then(|i| inside.get_mut(i)) else {
+                continue;
+            };
+            if *slot {
+                continue;
+            }
+            *slot = true;
+            if let Some(PartType::Multipart(grand)) = message
+                .parts
+                .get(usize::try_from(id).unwrap_or(usize::MAX))
+                .map(|p| &p.body)
+            {
+                stack.extend(grand.iter().copied());
+            }
+        }
+    }
+    inside
 }
 
 fn mime_depth(message: &Message<'_>) -> u32 {

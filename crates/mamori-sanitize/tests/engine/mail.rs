@@ -274,6 +274,47 @@ fn binary_sent_as_text_is_handled_as_an_attachment_not_put_into_the_body() {
 }
 
 #[test]
+fn an_html_part_beside_the_text_in_multipart_mixed_is_kept_not_taken_for_an_alternative() {
+    let policy = Policy::default();
+    let head = "From: a@example.com\r\nTo: b@example.lg.jp\r\nSubject: t\r\nMIME-Version: 1.0\r\n";
+    let plain =
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n本文です。会議は午後二時からです。\r\n";
+    let html = "Content-Type: text/html; charset=utf-8\r\n\r\n<p>追記：<a href=\"https://example.com/map\">地図</a>をご覧ください。</p>\r\n";
+    let alt_html = "Content-Type: text/html; charset=utf-8\r\n\r\n<p>本文です。(HTML 版)</p>\r\n";
+    // Two inline parts one after the other: both are content.
+    let m = format!(
+        "{head}Content-Type: multipart/mixed; boundary=\"M\"\r\n\r\n--M\r\n{plain}--M\r\n{html}--M--\r\n"
+    );
+    let (o, _, body) = run(m.as_bytes(), &policy);
+    assert!(body.contains("会議は午後二時からです。"), "{body}");
+    assert!(
+        body.contains("追記：地図 <hxxps://example[.]com/map>"),
+        "{body}"
+    );
+    assert!(has(&o, "mail.html-to-text"));
+    assert!(!has(&o, "mail.html-alternative"));
+
+    // An alternative pair followed by an HTML part of its own: the pair's HTML is dropped, the
+    // other kept.
+    let m = format!(
+        "{head}Content-Type: multipart/mixed; boundary=\"M\"\r\n\r\n--M\r\nContent-Type: multipart/alternative; boundary=\"A\"\r\n\r\n--A\r\n{plain}--A\r\n{alt_html}--A--\r\n--M\r\n{html}--M--\r\n"
+    );
+    let (o, _, body) = run(m.as_bytes(), &policy);
+    assert!(body.contains("会議は午後二時からです。"), "{body}");
+    assert!(body.contains("追記：地図"), "{body}");
+    assert!(!body.contains("HTML 版"), "{body}");
+    assert!(has(&o, "mail.html-alternative"));
+
+    // The usual alternative alone: the text part only.
+    let m = format!(
+        "{head}Content-Type: multipart/alternative; boundary=\"A\"\r\n\r\n--A\r\n{plain}--A\r\n{alt_html}--A--\r\n"
+    );
+    let (o, _, body) = run(m.as_bytes(), &policy);
+    assert!(!body.contains("HTML 版"), "{body}");
+    assert!(has(&o, "mail.html-alternative") && !has(&o, "mail.html-to-text"));
+}
+
+#[test]
 fn sanitise_mode_reattaches_rebuilt_files() {
     let mut policy = Policy::default();
     policy.mail.attachments = AttachmentMode::Sanitize;
