@@ -329,7 +329,7 @@ fn looks_csv(text: &str) -> bool {
 }
 
 fn detect_zip(bytes: &[u8]) -> Kind {
-    let Ok(archive) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) else {
+    let Ok(mut archive) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) else {
         return Kind::Zip;
     };
     let names: Vec<String> = archive
@@ -343,9 +343,12 @@ fn detect_zip(bytes: &[u8]) -> Kind {
     if !names.iter().any(|n| n == "[Content_Types].xml") {
         return Kind::Zip;
     }
+    // Macros by part name, or by the content types the package declares (a VBA project can be
+    // stored under any name; the macro-enabled main part types name docm/xlsm/pptm).
     let has_vba = names
         .iter()
-        .any(|n| n.to_ascii_lowercase().ends_with("vbaproject.bin"));
+        .any(|n| n.to_ascii_lowercase().ends_with("vbaproject.bin"))
+        || declares_macros(&mut archive);
     if names.iter().any(|n| n.starts_with("word/")) {
         Kind::Ooxml(if has_vba { "docm" } else { "docx" })
     } else if names.iter().any(|n| n.starts_with("xl/")) {
@@ -361,6 +364,23 @@ fn detect_zip(bytes: &[u8]) -> Kind {
     } else {
         Kind::Ooxml("ooxml")
     }
+}
+
+/// Whether `[Content_Types].xml` (read up to 1 MiB) declares a VBA project, a macro sheet or a
+/// macro-enabled main part.
+fn declares_macros(archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>) -> bool {
+    use std::io::Read as _;
+    let Ok(entry) = archive.by_name("[Content_Types].xml") else {
+        return false;
+    };
+    let mut xml = Vec::new();
+    if entry.take(1 << 20).read_to_end(&mut xml).is_err() {
+        return false;
+    }
+    let lower = xml.to_ascii_lowercase();
+    [&b"vbaproject"[..], b"macroenabled", b"macrosheet"]
+        .iter()
+        .any(|needle| memchr::memmem::find(&lower, needle).is_some())
 }
 
 fn ole_has_stream(bytes: &[u8], name: &str) -> bool {

@@ -25,32 +25,144 @@ pub(super) fn output_extension(ext: &str) -> &'static str {
     }
 }
 
-/// A construct class of a part, with its rule, code and Japanese description.
-fn part_class(p: &OoxmlPolicy, lower: &str) -> Option<(Rule, &'static str, &'static str)> {
+/// A class of active or outward-pointing parts, removed (or kept, or blocked) by policy.
+#[derive(Clone, Copy)]
+enum Construct {
+    Macros,
+    XlmMacros,
+    ActiveX,
+    OleObjects,
+    CustomUi,
+    ExternalLinks,
+    ExternalData,
+}
+
+impl Construct {
+    /// The policy rule, the report code and the Japanese description.
+    fn rule(self, p: &OoxmlPolicy) -> (Rule, &'static str, &'static str) {
+        match self {
+            Construct::Macros => (p.macros, "ooxml.macros", "VBA マクロ"),
+            Construct::XlmMacros => (p.macros, "ooxml.xlm-macros", "Excel 4.0 (XLM) マクロシート"),
+            Construct::ActiveX => (p.activex, "ooxml.activex", "ActiveX コントロール"),
+            Construct::OleObjects => (
+                p.ole_objects,
+                "ooxml.ole-objects",
+                "埋め込み OLE オブジェクト・パッケージ",
+            ),
+            Construct::CustomUi => (p.custom_ui, "ooxml.custom-ui", "リボン定義 (customUI)"),
+            Construct::ExternalLinks => (
+                p.external_data,
+                "ooxml.external-links",
+                "外部ブックへのリンク (DDE を含み得る)",
+            ),
+            Construct::ExternalData => (p.external_data, "ooxml.external-data", "外部データ接続"),
+        }
+    }
+}
+
+/// The construct class of a part by its (lower-case) name.
+fn part_class(lower: &str) -> Option<Construct> {
     if lower.contains("vbaproject") || lower.ends_with("vbadata.xml") || lower.contains("/vba/") {
-        Some((p.macros, "ooxml.macros", "VBA マクロ"))
+        Some(Construct::Macros)
     } else if lower.starts_with("xl/macrosheets/") || lower.contains("/intlmacrosheets/") {
-        Some((p.macros, "ooxml.xlm-macros", "Excel 4.0 (XLM) マクロシート"))
+        Some(Construct::XlmMacros)
     } else if lower.contains("/activex/") {
-        Some((p.activex, "ooxml.activex", "ActiveX コントロール"))
+        Some(Construct::ActiveX)
     } else if lower.contains("/embeddings/") {
-        Some((
-            p.ole_objects,
-            "ooxml.ole-objects",
-            "埋め込み OLE オブジェクト・パッケージ",
-        ))
+        Some(Construct::OleObjects)
     } else if lower.starts_with("customui/") || lower.contains("/customui") {
-        Some((p.custom_ui, "ooxml.custom-ui", "リボン定義 (customUI)"))
+        Some(Construct::CustomUi)
     } else if lower.starts_with("xl/externallinks/") {
-        Some((
-            p.external_data,
-            "ooxml.external-links",
-            "外部ブックへのリンク (DDE を含み得る)",
-        ))
+        Some(Construct::ExternalLinks)
     } else if lower == "xl/connections.xml" || lower.starts_with("xl/querytables/") {
-        Some((p.external_data, "ooxml.external-data", "外部データ接続"))
+        Some(Construct::ExternalData)
     } else {
         None
+    }
+}
+
+/// The construct class of a part by the type of a relationship pointing to it (the name of a
+/// part is free: Office finds a VBA project, a macro sheet or a control by these types).
+fn relationship_class(kind_lower: &str) -> Option<Construct> {
+    match kind_lower.rsplit('/').next().unwrap_or_default() {
+        "vbaproject" | "wordvbadata" => Some(Construct::Macros),
+        "xlmacrosheet" | "xlintlmacrosheet" => Some(Construct::XlmMacros),
+        "control" | "activexcontrolbinary" => Some(Construct::ActiveX),
+        "oleobject" | "package" => Some(Construct::OleObjects),
+        "extensibility" if kind_lower.contains("/ui/") => Some(Construct::CustomUi),
+        "externallink" => Some(Construct::ExternalLinks),
+        "connections" | "querytable" => Some(Construct::ExternalData),
+        _ => None,
+    }
+}
+
+/// The construct class of a part by the content type `[Content_Types].xml` declares for it.
+fn content_type_class(ct_lower: &str) -> Option<Construct> {
+    if ct_lower.contains("vbaproject") || ct_lower.contains("vbadata") {
+        Some(Construct::Macros)
+    } else if ct_lower.contains("macrosheet") {
+        Some(Construct::XlmMacros)
+    } else if ct_lower.contains("activex") {
+        Some(Construct::ActiveX)
+    } else if ct_lower.contains("oleobject") {
+        Some(Construct::OleObjects)
+    } else if ct_lower.contains("externallink") {
+        Some(Construct::ExternalLinks)
+    } else if ct_lower.contains("spreadsheetml.connections") || ct_lower.contains("querytable") {
+        Some(Construct::ExternalData)
+    } else {
+        None
+    }
+}
+
+/// Content types declared in `[Content_Types].xml`: by part name (overrides, names without the
+/// leading `/`, lower case) and by extension (defaults, lower case).
+#[derive(Default)]
+struct DeclaredTypes {
+    overrides: std::collections::BTreeMap<String, String>,
+    defaults: std::collections::BTreeMap<String, String>,
+}
+
+impl DeclaredTypes {
+    fn parse(xml: &[u8]) -> Self {
+        let mut t = DeclaredTypes::default();
+        let mut reader = Reader::from_reader(xml);
+        while let Ok(ev) = reader.read_event() {
+            match ev {
+                Event::Start(e) | Event::Empty(e) => {
+                    let ct = attr(&e, "ContentType")
+                        .unwrap_or_default()
+                        .to_ascii_lowercase();
+                    match e.local_name().as_ref() {
+                        "Override" => {
+                            if let Some(part) = attr(&e, "PartName") {
+                                let part = part.trim_start_matches('/').to_ascii_lowercase();
+                                t.overrides.insert(part, ct);
+                            }
+                        }
+                        "Default" => {
+                            if let Some(ext) = attr(&e, "Extension") {
+                                t.defaults.insert(ext.to_ascii_lowercase(), ct);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        t
+    }
+
+    fn of(&self, part_lower: &str) -> Option<&str> {
+        self.overrides
+            .get(part_lower)
+            .map(String::as_str)
+            .or_else(|| {
+                let ext = part_lower.rsplit_once('.').map(|(_, e)| e)?;
+                self.defaults.get(ext).map(String::as_str)
+            })
     }
 }
 
@@ -314,9 +426,34 @@ pub(super) fn sanitize(
     let p = ctx.policy.ooxml.clone();
     let mut removed: BTreeSet<String> = BTreeSet::new();
 
+    // Each part is classified once: by its name, else by the content type declared for it, else
+    // by the type of a relationship that points to it (a VBA project can be stored under any
+    // name; Office finds it by the relationship and the content type).
+    let declared = entries
+        .iter()
+        .find(|e| e.name == "[Content_Types].xml")
+        .map(|e| DeclaredTypes::parse(&e.data))
+        .unwrap_or_default();
+    let mut by_relationship: std::collections::BTreeMap<String, Construct> =
+        std::collections::BTreeMap::new();
+    for e in entries.iter().filter(|e| e.name.ends_with(".rels")) {
+        for r in parse_rels(&e.data).unwrap_or_default() {
+            if r.external {
+                continue;
+            }
+            if let Some(class) = relationship_class(&r.kind.to_ascii_lowercase()) {
+                by_relationship
+                    .entry(resolve(&e.name, &r.target).to_ascii_lowercase())
+                    .or_insert(class);
+            }
+        }
+    }
     for e in &entries {
         let lower = e.name.to_ascii_lowercase();
-        if let Some((rule, code, what)) = part_class(&p, &lower)
+        let class = part_class(&lower)
+            .or_else(|| declared.of(&lower).and_then(content_type_class))
+            .or_else(|| by_relationship.get(&lower).copied());
+        if let Some((rule, code, what)) = class.map(|c| c.rule(&p))
             && ctx.construct(findings, rule, &e.name, code, what)
         {
             removed.insert(e.name.clone());

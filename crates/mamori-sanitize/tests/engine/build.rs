@@ -158,6 +158,29 @@ pub fn docm() -> Vec<u8> {
     ])
 }
 
+/// A .docm whose VBA project is stored under a neutral name (found by Office through its
+/// relationship type and content type) and an ActiveX control known only by its relationship.
+pub fn docm_renamed_parts() -> Vec<u8> {
+    let ct = CT_DOCM.replace(
+        "<Override PartName=\"/word/vbaData.xml\"",
+        "<Override PartName=\"/word/data.dat\" ContentType=\"application/vnd.ms-office.vbaProject\"/><Override PartName=\"/word/vbaData.xml\"",
+    );
+    let rels = DOC_RELS
+        .replace("Target=\"vbaProject.bin\"", "Target=\"data.dat\"")
+        .replace(
+            "</Relationships>",
+            "<Relationship Id=\"rId9\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/control\" Target=\"parts/ctl.xml\"/></Relationships>",
+        );
+    zip_of(&[
+        ("[Content_Types].xml", ct.as_bytes()),
+        ("_rels/.rels", ROOT_RELS.as_bytes()),
+        ("word/document.xml", DOCUMENT.as_bytes()),
+        ("word/_rels/document.xml.rels", rels.as_bytes()),
+        ("word/data.dat", b"\xd0\xcf\x11\xe0fake vba"),
+        ("word/parts/ctl.xml", b"<ax:ocx xmlns:ax=\"x\"/>"),
+    ])
+}
+
 /// A .xlsm with a VBA project, an XLM macro sheet and an external connection.
 pub fn xlsm() -> Vec<u8> {
     let ct = r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.ms-excel.sheet.macroEnabled.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/macrosheets/sheet2.xml" ContentType="application/vnd.ms-excel.macrosheet+xml"/><Override PartName="/xl/connections.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.connections+xml"/></Types>"#;

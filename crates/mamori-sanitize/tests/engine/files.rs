@@ -125,6 +125,48 @@ fn zip_entry(bytes: &[u8], name: &str) -> String {
 }
 
 #[test]
+fn macro_and_control_parts_are_found_by_relationship_and_content_type_not_only_by_name() {
+    // Known as macro-enabled by its declared content types.
+    assert_eq!(
+        mamori_sanitize::detect::detect(&build::docm_renamed_parts()),
+        mamori_sanitize::detect::Kind::Ooxml("docm")
+    );
+    let o = sanitize_file(
+        &build::docm_renamed_parts(),
+        Some("通知.docm"),
+        &Policy::default(),
+    );
+    assert_eq!(o.report.verdict, Verdict::Sanitized, "{:?}", o.report);
+    assert!(
+        has(&o, "ooxml.macros") && has(&o, "ooxml.activex"),
+        "{:?}",
+        codes(&o)
+    );
+    let out = o.output.unwrap();
+    let names = zip_names(&out);
+    assert!(
+        !names.contains(&"word/data.dat".to_owned())
+            && !names.contains(&"word/parts/ctl.xml".to_owned()),
+        "{names:?}"
+    );
+    let ct = zip_entry(&out, "[Content_Types].xml");
+    assert!(
+        !ct.contains("vbaProject") && !ct.contains("data.dat"),
+        "{ct}"
+    );
+    let rels = zip_entry(&out, "word/_rels/document.xml.rels");
+    assert!(
+        !rels.contains("vbaProject") && !rels.contains("/control") && !rels.contains("data.dat"),
+        "{rels}"
+    );
+    assert_eq!(
+        mamori_sanitize::detect::detect(&out),
+        mamori_sanitize::detect::Kind::Ooxml("docx")
+    );
+    soffice_opens(&out, "docx");
+}
+
+#[test]
 fn docm_becomes_docx_without_macros_links_or_dde() {
     let o = sanitize_file(&build::docm(), Some("通知.docm"), &Policy::default());
     assert_eq!(o.report.verdict, Verdict::Sanitized, "{:?}", o.report);
@@ -236,7 +278,14 @@ fn soffice_opens(bytes: &[u8], ext: &str) {
         eprintln!("soffice not installed; skipping the LibreOffice open check");
         return;
     };
-    let dir = std::env::temp_dir().join(format!("mamori-soffice-{}-{ext}", std::process::id()));
+    // One directory (and LibreOffice profile) per call: tests converting the same type run at
+    // the same time.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "mamori-soffice-{}-{call}-{ext}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join(format!("in.{ext}"));
     std::fs::write(&input, bytes).unwrap();
@@ -252,6 +301,7 @@ fn soffice_opens(bytes: &[u8], ext: &str) {
         dir.join("in.pdf").exists(),
         "LibreOffice could not open the rebuilt {ext}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 fn which(name: &str) -> Result<std::path::PathBuf, ()> {
