@@ -2,6 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use mamori_sanitize::policy::Rule;
 use mamori_sanitize::{Policy, Verdict, sanitize_file};
 
 fuzz_target!(|data: &[u8]| {
@@ -16,4 +17,17 @@ fuzz_target!(|data: &[u8]| {
     };
     let o = sanitize_file(&input, None, &Policy::default());
     assert_eq!(o.output.is_none(), o.report.verdict == Verdict::Blocked);
+    // Also with documents holding macros or objects converted to their text (the Word, Excel
+    // and PowerPoint text readers).
+    let mut convert = Policy::default();
+    convert.ole.macros = Rule::Sanitize;
+    convert.ole.objects = Rule::Sanitize;
+    let o = sanitize_file(&input, None, &convert);
+    assert_eq!(o.output.is_none(), o.report.verdict == Verdict::Blocked);
+    assert!(
+        !o.report
+            .actions
+            .iter()
+            .any(|a| a.code == "internal.parser-panic")
+    );
 });

@@ -319,11 +319,12 @@ impl Default for OoxmlPolicy {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OlePolicy {
-    /// VBA macros and XLM macro sheets.
+    /// VBA macros and XLM macro sheets. `sanitize` converts the document to its text (a legacy
+    /// document cannot be rebuilt without them).
     pub macros: Rule,
-    /// Embedded OLE objects, Ole10Native, packages.
+    /// Embedded OLE objects, Ole10Native, packages. `sanitize` as for macros.
     pub objects: Rule,
-    /// Encrypted documents.
+    /// Encrypted documents (`sanitize` blocks: the text cannot be read).
     pub encrypted: Rule,
 }
 
@@ -457,10 +458,10 @@ custom_ui = "sanitize"
 alt_chunk = "sanitize"
 encrypted = "block"
 
-[ole]
-macros = "block"
-objects = "block"
-encrypted = "block"
+[ole]                           # 旧形式 doc/xls/ppt は再構築できない
+macros = "block"                # "sanitize" = 文書をテキスト (UTF-8) に変換して通す
+objects = "block"               # 同上 (埋め込みオブジェクト・Ole10Native)
+encrypted = "block"             # 中身を読めないため "sanitize" でも遮断
 
 [archive]
 encrypted = "block"

@@ -3,6 +3,8 @@
 
 mod image;
 mod ole;
+mod ole_text;
+mod ole_xls_text;
 mod ooxml;
 mod pdf;
 mod text;
@@ -134,11 +136,12 @@ pub(crate) fn sanitize_nested(ctx: &mut Ctx<'_>, input: &[u8], name: Option<&str
         }
         Rule::Sanitize => {}
     }
+    let mut ole_converted = false;
     let result = match kind {
         Kind::Pdf => pdf::sanitize(ctx, input, &mut findings),
         Kind::Ooxml(ext) => ooxml::sanitize(ctx, input, ext, &mut findings),
         Kind::Zip => ziparc::sanitize(ctx, input, &mut findings),
-        Kind::Ole => ole::sanitize(ctx, input, &mut findings),
+        Kind::Ole => ole::sanitize(ctx, input, &mut findings, &mut ole_converted),
         Kind::Jpeg | Kind::Png | Kind::Gif | Kind::Bmp | Kind::Webp => {
             image::sanitize(ctx, input, kind, &mut findings)
         }
@@ -164,6 +167,7 @@ pub(crate) fn sanitize_nested(ctx: &mut Ctx<'_>, input: &[u8], name: Option<&str
     let out_kind = match (kind, &result) {
         (Kind::Ooxml(ext), Some(_)) => ooxml::output_extension(ext),
         (Kind::Html, Some(_)) => "text",
+        (Kind::Ole, Some(_)) if ole_converted => "text",
         _ => kind.name(),
     };
     findings.finish(input, kind.name(), result, out_kind)

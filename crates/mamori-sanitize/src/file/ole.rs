@@ -44,10 +44,13 @@ fn biff_flags(wb: &[u8]) -> (bool, bool) {
     (xlm, encrypted)
 }
 
+/// Checks a legacy Office document. Returns it unchanged when clean, its text when the policy
+/// converts documents with macros or objects (`converted` is then set), `None` when blocked.
 pub(super) fn sanitize(
     ctx: &mut Ctx<'_>,
     input: &[u8],
     findings: &mut Findings,
+    converted: &mut bool,
 ) -> Option<Vec<u8>> {
     let mut comp = match cfb::CompoundFile::open(Cursor::new(input)) {
         Ok(c) => c,
@@ -118,9 +121,40 @@ pub(super) fn sanitize(
         }
     }
     let p = &ctx.policy.ole;
-    let hit = |findings: &mut Findings, present: bool, rule: Rule, code: &str, what: &str| {
-        if !present {
-            return;
+    let present = [
+        (macros, p.macros, "ole.macros", "VBA マクロ"),
+        (
+            xlm,
+            p.macros,
+            "ole.xlm-macros",
+            "Excel 4.0 (XLM) マクロシート",
+        ),
+        (
+            objects,
+            p.objects,
+            "ole.objects",
+            "埋め込み OLE オブジェクト",
+        ),
+    ];
+    // Encrypted text cannot be read, so `sanitize` cannot convert it: it is blocked (fail closed).
+    if encrypted {
+        match p.encrypted {
+            Rule::Allow => findings.push(
+                ActionKind::Kept,
+                "",
+                "ole.encrypted",
+                "暗号化はポリシーで許可されています。",
+            ),
+            Rule::Sanitize | Rule::Block => findings.block(
+                "",
+                "ole.encrypted",
+                "暗号化された旧形式 Office 文書は中身を検査できないため遮断しました。",
+            ),
+        }
+    }
+    for (found, rule, code, what) in present {
+        if !found {
+            continue;
         }
         match rule {
             Rule::Allow => findings.push(
@@ -129,35 +163,46 @@ pub(super) fn sanitize(
                 code,
                 format!("{what}はポリシーで許可されています。"),
             ),
-            // Parts of an OLE document cannot be removed without rebuilding it, so
-            // `sanitize` is treated as `block` (fail closed).
-            Rule::Sanitize | Rule::Block => findings.block(
+            Rule::Block => findings.block(
                 "",
                 code,
                 format!(
                     "{what}を含む旧形式 Office 文書のため遮断しました (旧形式は再構築できません)。"
                 ),
             ),
+            // Parts of an OLE document cannot be removed without rebuilding it: the document
+            // is converted to its text instead, below.
+            Rule::Sanitize => findings.push(
+                ActionKind::Removed,
+                "",
+                code,
+                format!("{what}を含むため、文書をテキストに変換しました ({what}は含まれません)。"),
+            ),
         }
-    };
-    hit(findings, macros, p.macros, "ole.macros", "VBA マクロ");
-    hit(
-        findings,
-        xlm,
-        p.macros,
-        "ole.xlm-macros",
-        "Excel 4.0 (XLM) マクロシート",
-    );
-    hit(
-        findings,
-        objects,
-        p.objects,
-        "ole.objects",
-        "埋め込み OLE オブジェクト",
-    );
-    hit(findings, encrypted, p.encrypted, "ole.encrypted", "暗号化");
+    }
     if findings.is_blocked() {
         return None;
+    }
+    let convert = present
+        .iter()
+        .any(|(found, rule, ..)| *found && *rule == Rule::Sanitize);
+    if convert {
+        let Some(text) = document_text(&mut comp, &entries) else {
+            findings.block(
+                "",
+                "ole.text-failed",
+                "文書からテキストを取り出せないため遮断しました (対応形式: Word・Excel・PowerPoint 97-2003)。",
+            );
+            return None;
+        };
+        findings.push(
+            ActionKind::Converted,
+            "",
+            "ole.converted-to-text",
+            "旧形式 Office 文書をテキスト (UTF-8) に変換しました。",
+        );
+        *converted = true;
+        return Some(text.replace('\n', "\r\n").into_bytes());
     }
     findings.push(
         ActionKind::Kept,
@@ -166,4 +211,33 @@ pub(super) fn sanitize(
         "マクロ・埋め込みオブジェクトのない旧形式 Office 文書のためそのまま通しました。",
     );
     Some(input.to_vec())
+}
+
+/// The text of a Word, Excel (BIFF8) or PowerPoint 97-2003 document, from the streams at the
+/// root of the compound file. `None` for anything else.
+fn document_text(
+    comp: &mut cfb::CompoundFile<Cursor<&[u8]>>,
+    entries: &[(std::path::PathBuf, String, bool)],
+) -> Option<String> {
+    let root_stream = |name: &str| {
+        entries
+            .iter()
+            .find(|(path, n, is_stream)| *is_stream && n == name && path.components().count() == 2)
+            .map(|(path, ..)| path.clone())
+    };
+    if let Some(path) = root_stream("WordDocument") {
+        let wd = read_stream(comp, &path)?;
+        let table_path = root_stream(super::ole_text::word_table_stream(&wd))?;
+        let table = read_stream(comp, &table_path)?;
+        return super::ole_text::word_text(&wd, &table);
+    }
+    if let Some(path) = root_stream("Workbook") {
+        let wb = read_stream(comp, &path)?;
+        return Some(super::ole_xls_text::workbook_text(&wb));
+    }
+    if let Some(path) = root_stream("PowerPoint Document") {
+        let stream = read_stream(comp, &path)?;
+        return Some(super::ole_text::powerpoint_text(&stream));
+    }
+    None
 }

@@ -297,3 +297,124 @@ pub fn pptm() -> Vec<u8> {
         ("ppt/vbaProject.bin", b"\xd0\xcf\x11\xe0fake vba"),
     ])
 }
+
+/// An OLE compound file holding `streams` (path, bytes) and, with 64 zero bytes each, the
+/// streams named in `extra` (e.g. `/Macros/VBA/dir`).
+pub fn compound_file(streams: &[(&str, &[u8])], extra: &[&str]) -> Vec<u8> {
+    let zeros = [0u8; 64];
+    let all = streams
+        .iter()
+        .copied()
+        .chain(extra.iter().map(|name| (*name, &zeros[..])));
+    let mut c = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+    for (name, data) in all {
+        if let Some((dir, _)) = name.rsplit_once('/')
+            && !dir.is_empty()
+        {
+            c.create_storage_all(dir).unwrap();
+        }
+        c.create_stream(name).unwrap().write_all(data).unwrap();
+    }
+    c.flush().unwrap();
+    c.into_inner().into_inner()
+}
+
+/// A Word 97-2003 document (one UTF-16 piece of `text`) with the extra streams in `extra`.
+pub fn word_doc(text: &str, extra: &[&str]) -> Vec<u8> {
+    let units: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let chars = (units.len() / 2) as u32;
+    let mut wd = vec![0u8; 0x400];
+    let mut put = |at: usize, v: &[u8]| wd[at..at + v.len()].copy_from_slice(v);
+    put(0, &0xA5ECu16.to_le_bytes());
+    put(0x20, &0x000Eu16.to_le_bytes()); // csw
+    put(0x3E, &0x0016u16.to_le_bytes()); // cslw
+    put(0x98, &0x00B7u16.to_le_bytes()); // cbRgFcLcb
+    put(0x4C, &chars.to_le_bytes()); // ccpText
+    // Table stream "0Table": a CLX holding only the piece table, at offset 0.
+    let mut clx = vec![0x02];
+    clx.extend_from_slice(&16u32.to_le_bytes()); // two CPs and one PCD
+    clx.extend_from_slice(&0u32.to_le_bytes());
+    clx.extend_from_slice(&chars.to_le_bytes());
+    clx.extend_from_slice(&[0, 0]);
+    clx.extend_from_slice(&0x400u32.to_le_bytes()); // fc of the UTF-16 text
+    clx.extend_from_slice(&[0, 0]);
+    put(0x1A2, &0u32.to_le_bytes());
+    put(0x1A6, &(clx.len() as u32).to_le_bytes());
+    wd.extend_from_slice(&units);
+    compound_file(&[("/WordDocument", &wd), ("/0Table", &clx)], extra)
+}
+
+/// A PowerPoint 97-2003 document: one slide whose text is `text`, and the extra streams.
+pub fn powerpoint_doc(text: &str, extra: &[&str]) -> Vec<u8> {
+    let record = |ver_inst: u16, kind: u16, body: &[u8]| {
+        let mut r = ver_inst.to_le_bytes().to_vec();
+        r.extend_from_slice(&kind.to_le_bytes());
+        r.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        r.extend_from_slice(body);
+        r
+    };
+    let units: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let slide = record(0x000F, 0x03EE, &record(0, 0x0FA0, &units));
+    let document = record(0x000F, 0x03E8, &slide);
+    compound_file(&[("/PowerPoint Document", &document)], extra)
+}
+
+/// An Excel 97-2003 (BIFF8) workbook: one worksheet named `sheet` whose A1 is `text` (from the
+/// shared strings) and B1 the number 42, and the extra streams.
+pub fn excel_doc(sheet: &str, text: &str, extra: &[&str]) -> Vec<u8> {
+    let record = |kind: u16, body: &[u8]| {
+        let mut r = kind.to_le_bytes().to_vec();
+        r.extend_from_slice(&(body.len() as u16).to_le_bytes());
+        r.extend_from_slice(body);
+        r
+    };
+    let utf16 = |s: &str| {
+        s.encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect::<Vec<u8>>()
+    };
+    let bof = |dt: u16| {
+        record(
+            0x0809,
+            &[&0x0600u16.to_le_bytes()[..], &dt.to_le_bytes(), &[0; 12]].concat(),
+        )
+    };
+    let eof = record(0x000A, &[]);
+    let mut sst = 1u32.to_le_bytes().to_vec();
+    sst.extend_from_slice(&1u32.to_le_bytes());
+    sst.extend_from_slice(&(text.encode_utf16().count() as u16).to_le_bytes());
+    sst.push(0x01);
+    sst.extend_from_slice(&utf16(text));
+    let boundsheet = |pos: u32| {
+        let mut b = pos.to_le_bytes().to_vec();
+        b.extend_from_slice(&[0, 0]);
+        b.push(sheet.encode_utf16().count() as u8);
+        b.push(0x01);
+        b.extend_from_slice(&utf16(sheet));
+        record(0x0085, &b)
+    };
+    let globals_len =
+        bof(0x0005).len() + boundsheet(0).len() + record(0x00FC, &sst).len() + eof.len();
+    let mut label = [0u16, 0, 0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect::<Vec<u8>>();
+    label.extend_from_slice(&0u32.to_le_bytes());
+    let mut number = [0u16, 1, 0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect::<Vec<u8>>();
+    number.extend_from_slice(&42f64.to_le_bytes());
+    let wb = [
+        bof(0x0005),
+        boundsheet(globals_len as u32),
+        record(0x00FC, &sst),
+        eof.clone(),
+        bof(0x0010),
+        record(0x00FD, &label),
+        record(0x0203, &number),
+        eof,
+    ]
+    .concat();
+    compound_file(&[("/Workbook", &wb)], extra)
+}

@@ -541,6 +541,67 @@ fn ole_documents_with_macros_are_blocked_and_clean_ones_pass() {
 }
 
 #[test]
+fn ole_documents_with_macros_or_objects_are_converted_to_text_by_policy() {
+    let doc = build::word_doc(
+        "防災訓練のお知らせ\r日時\u{7}10月1日\u{7}\u{13} DDEAUTO cmd \u{14}結果\u{15}\r",
+        &[
+            "/Macros/VBA/dir",
+            "/Macros/PROJECT",
+            "/ObjectPool/_1/\u{1}Ole10Native",
+        ],
+    );
+    // Default: blocked.
+    let o = sanitize_file(&doc, Some("通知.doc"), &Policy::default());
+    assert_eq!(o.report.verdict, Verdict::Blocked);
+    assert!(o.output.is_none());
+    // `sanitize` for macros and objects: the text, nothing else.
+    let mut policy = Policy::default();
+    policy.ole.macros = mamori_sanitize::policy::Rule::Sanitize;
+    policy.ole.objects = mamori_sanitize::policy::Rule::Sanitize;
+    let o = sanitize_file(&doc, Some("通知.doc"), &policy);
+    assert_eq!(o.report.verdict, Verdict::Sanitized, "{:?}", o.report);
+    assert_eq!(o.report.output.as_ref().unwrap().kind, "text");
+    for c in ["ole.macros", "ole.objects", "ole.converted-to-text"] {
+        assert!(has(&o, c), "missing {c}: {:?}", codes(&o));
+    }
+    let text = String::from_utf8(o.output.unwrap()).unwrap();
+    assert_eq!(text, "防災訓練のお知らせ\r\n日時\t10月1日\t結果\r\n");
+    assert_eq!(
+        mamori_sanitize::detect::detect(text.as_bytes()),
+        mamori_sanitize::detect::Kind::Text
+    );
+    // Excel and PowerPoint documents the same way.
+    let xls = build::excel_doc("予定表", "避難訓練", &["/_VBA_PROJECT_CUR/VBA/dir"]);
+    let o = sanitize_file(&xls, Some("予定.xls"), &policy);
+    assert_eq!(o.report.verdict, Verdict::Sanitized, "{:?}", o.report);
+    let text = String::from_utf8(o.output.unwrap()).unwrap();
+    assert!(
+        text.contains("予定表") && text.contains("避難訓練\t42"),
+        "{text}"
+    );
+    let ppt = build::powerpoint_doc("説明会\r会場", &["/Macros/VBA/dir"]);
+    let o = sanitize_file(&ppt, Some("説明.ppt"), &policy);
+    assert_eq!(o.report.verdict, Verdict::Sanitized, "{:?}", o.report);
+    assert_eq!(
+        String::from_utf8(o.output.unwrap()).unwrap(),
+        "説明会\r\n会場\r\n"
+    );
+    // Only one construct converted, the other still blocked: blocked.
+    policy.ole.objects = mamori_sanitize::policy::Rule::Block;
+    let o = sanitize_file(&doc, Some("通知.doc"), &policy);
+    assert_eq!(o.report.verdict, Verdict::Blocked);
+    // A compound file that is no Word, Excel or PowerPoint document cannot be converted.
+    let other = build::word_doc("x", &["/Macros/VBA/dir"]);
+    let mut broken = other.clone();
+    let at = broken.windows(2).position(|w| w == [0xEC, 0xA5]).unwrap();
+    broken[at] = 0;
+    policy.ole.objects = mamori_sanitize::policy::Rule::Sanitize;
+    let o = sanitize_file(&broken, Some("x.doc"), &policy);
+    assert_eq!(o.report.verdict, Verdict::Blocked, "{:?}", o.report);
+    assert!(has(&o, "ole.text-failed"), "{:?}", codes(&o));
+}
+
+#[test]
 fn every_byte_prefix_of_small_inputs_is_handled() {
     let policy = Policy::default();
     let inputs = [build::docm(), build::png(), build::dangerous_pdf(true)];

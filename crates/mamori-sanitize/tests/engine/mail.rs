@@ -315,6 +315,23 @@ fn an_html_part_beside_the_text_in_multipart_mixed_is_kept_not_taken_for_an_alte
 }
 
 #[test]
+fn a_legacy_document_with_macros_is_reattached_as_its_text_when_the_policy_converts() {
+    let mut policy = Policy::default();
+    policy.mail.attachments = AttachmentMode::Sanitize;
+    policy.ole.macros = mamori_sanitize::policy::Rule::Sanitize;
+    let doc = build::word_doc("会議資料です。\r", &["/Macros/VBA/dir"]);
+    let m = build::mail_with_attachment("filename=\"会議.doc\"", "application/msword", &doc);
+    let o = sanitize_mail(&m, &policy, &InProcess);
+    assert_eq!(o.report.verdict, Verdict::Sanitized, "{:?}", o.report);
+    let out = o.output.unwrap();
+    let msg = MessageParser::default().parse(&out).unwrap();
+    let att = msg.attachment(0).unwrap();
+    use mail_parser::MimeHeaders;
+    assert_eq!(att.attachment_name(), Some("会議.txt"));
+    assert_eq!(att.contents(), "会議資料です。\r\n".as_bytes());
+}
+
+#[test]
 fn sanitise_mode_reattaches_rebuilt_files() {
     let mut policy = Policy::default();
     policy.mail.attachments = AttachmentMode::Sanitize;

@@ -49,6 +49,24 @@ fn mail_corpus_replays() {
     }
 }
 
+/// The policy the `ole` fuzz target also runs: documents with macros or objects converted to
+/// text.
+fn converting_policy() -> Policy {
+    let mut policy = Policy::default();
+    policy.ole.macros = mamori_sanitize::policy::Rule::Sanitize;
+    policy.ole.objects = mamori_sanitize::policy::Rule::Sanitize;
+    policy
+}
+
+#[test]
+fn ole_corpus_replays_converted_to_text() {
+    let policy = converting_policy();
+    for (path, data) in corpus("ole") {
+        let o = sanitize_file(&data, None, &policy);
+        check(&o, &path);
+    }
+}
+
 #[test]
 fn file_corpora_replay() {
     let policy = Policy::default();
@@ -123,12 +141,27 @@ fn write_fuzz_seeds() {
     );
     put("image", "a.png", &build::png());
     put("image", "a.jpg", &build::jpeg());
-    let mut c = cfb::CompoundFile::create(std::io::Cursor::new(Vec::new())).unwrap();
-    c.create_storage_all("/Macros/VBA").unwrap();
-    std::io::Write::write_all(&mut c.create_stream("/WordDocument").unwrap(), &[0u8; 600]).unwrap();
-    std::io::Write::write_all(&mut c.create_stream("/Macros/VBA/dir").unwrap(), b"vba").unwrap();
-    c.flush().unwrap();
-    put("ole", "macro.doc", &c.into_inner().into_inner());
+    put(
+        "ole",
+        "macro.doc",
+        &build::compound_file(&[("/WordDocument", &[0u8; 600])], &["/Macros/VBA/dir"]),
+    );
+    let macros = ["/Macros/VBA/dir", "/ObjectPool/_1/\u{1}Ole10Native"];
+    put(
+        "ole",
+        "text.doc",
+        &build::word_doc("本文\r\u{13} DDEAUTO x \u{14}結果\u{15}\u{7}表\r", &macros),
+    );
+    put(
+        "ole",
+        "text.ppt",
+        &build::powerpoint_doc("スライド\rページ", &macros),
+    );
+    put(
+        "ole",
+        "text.xls",
+        &build::excel_doc("シート", "セル", &macros),
+    );
     put(
         "text",
         "sjis.csv",
