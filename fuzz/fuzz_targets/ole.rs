@@ -2,8 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mamori_sanitize::policy::Rule;
-use mamori_sanitize::{Policy, Verdict, sanitize_file};
+use mamori_sanitize::{Policy, Rule, Verdict, sanitize_file};
 
 fuzz_target!(|data: &[u8]| {
     let input: Vec<u8> = if data.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {

@@ -924,7 +924,7 @@ fn rename_for(name: &str, out_kind: &str, index: usize) -> String {
     };
     let clean: String = base.chars().filter(|c| !c.is_control() && !matches!(*c as u32, 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2069 | 0xFEFF)).collect();
     let want = match out_kind {
-        "docx" | "xlsx" | "pptx" => out_kind,
+        "docx" | "xlsx" | "pptx" | "png" => out_kind,
         "text" => "txt",
         _ => return clean,
     };

@@ -189,7 +189,7 @@ pub struct FileTypes {
     pub ole: Rule,
     /// JPEG, PNG, GIF, BMP, WebP.
     pub image: Rule,
-    /// SVG (can carry script; rasterising is not available, so block or allow).
+    /// SVG (can carry script): `sanitize` rasterises it to PNG.
     pub svg: Rule,
     /// zip.
     pub zip: Rule,
@@ -424,7 +424,7 @@ pdf = "sanitize"
 ooxml = "sanitize"
 ole = "sanitize"
 image = "sanitize"
-svg = "block"
+svg = "block"                   # "sanitize" = PNG 画像に変換 (スクリプト等は残らない)
 zip = "sanitize"
 other_archive = "block"
 text = "sanitize"

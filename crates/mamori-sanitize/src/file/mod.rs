@@ -7,6 +7,7 @@ mod ole_text;
 mod ole_xls_text;
 mod ooxml;
 mod pdf;
+mod svg;
 mod text;
 mod ziparc;
 
@@ -145,12 +146,12 @@ pub(crate) fn sanitize_nested(ctx: &mut Ctx<'_>, input: &[u8], name: Option<&str
         Kind::Jpeg | Kind::Png | Kind::Gif | Kind::Bmp | Kind::Webp => {
             image::sanitize(ctx, input, kind, &mut findings)
         }
+        Kind::Svg => svg::sanitize(ctx, input, &mut findings),
         Kind::Html => text::sanitize_html(ctx, input, &mut findings),
         Kind::Csv => text::sanitize_csv(ctx, input, &mut findings),
         Kind::Text => text::sanitize_text(input, &mut findings),
         // Types without a rebuilder cannot be sanitised; fail closed.
         Kind::EncryptedOoxml
-        | Kind::Svg
         | Kind::OtherArchive(_)
         | Kind::Executable(_)
         | Kind::OpenDocument
@@ -168,6 +169,7 @@ pub(crate) fn sanitize_nested(ctx: &mut Ctx<'_>, input: &[u8], name: Option<&str
         (Kind::Ooxml(ext), Some(_)) => ooxml::output_extension(ext),
         (Kind::Html, Some(_)) => "text",
         (Kind::Ole, Some(_)) if ole_converted => "text",
+        (Kind::Svg, Some(_)) => "png",
         _ => kind.name(),
     };
     findings.finish(input, kind.name(), result, out_kind)

@@ -602,6 +602,54 @@ fn ole_documents_with_macros_or_objects_are_converted_to_text_by_policy() {
 }
 
 #[test]
+fn svg_is_rasterised_to_png_by_policy_without_reading_anything_outside() {
+    // A green picture on disk that the SVG tries to pull in by its path (a drawing library left
+    // to itself reads such files).
+    let dir = std::env::temp_dir().join(format!("mamori-svg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let outside = dir.join("outside.svg");
+    std::fs::write(
+        &outside,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"><rect width="20" height="20" fill="lime"/></svg>"#,
+    )
+    .unwrap();
+    let svg = format!(
+        r#"<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="40" height="20"><script>alert(1)</script><rect width="20" height="20" fill="red" onclick="evil()"/><image x="20" y="0" width="20" height="20" xlink:href="{}"/><a href="https://evil.example.com/"><rect x="0" y="0" width="1" height="1" fill="blue"/></a></svg>"#,
+        outside.display()
+    );
+    // Default: blocked.
+    let o = sanitize_file(svg.as_bytes(), Some("logo.svg"), &Policy::default());
+    assert_eq!(o.report.verdict, Verdict::Blocked);
+    let mut policy = Policy::default();
+    policy.files.svg = mamori_sanitize::policy::Rule::Sanitize;
+    let o = sanitize_file(svg.as_bytes(), Some("logo.svg"), &policy);
+    assert_eq!(o.report.verdict, Verdict::Sanitized, "{:?}", o.report);
+    assert!(has(&o, "svg.rasterized"), "{:?}", codes(&o));
+    assert_eq!(o.report.output.as_ref().unwrap().kind, "png");
+    let png = o.output.unwrap();
+    assert_eq!(
+        mamori_sanitize::detect::detect(&png),
+        mamori_sanitize::detect::Kind::Png
+    );
+    let img = image::load_from_memory(&png).unwrap().to_rgba8();
+    assert_eq!(img.dimensions(), (40, 20));
+    assert_eq!(img.get_pixel(10, 10).0, [255, 0, 0, 255]);
+    // The file on disk was not drawn.
+    assert_eq!(img.get_pixel(30, 10).0[3], 0, "{:?}", img.get_pixel(30, 10));
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // Too large a canvas, and broken markup: blocked.
+    let huge = r#"<svg xmlns="http://www.w3.org/2000/svg" width="100000" height="100000"/>"#;
+    let o = sanitize_file(huge.as_bytes(), Some("a.svg"), &policy);
+    assert_eq!(o.report.verdict, Verdict::Blocked);
+    assert!(has(&o, "limit.image-pixels"), "{:?}", codes(&o));
+    let broken = r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect"#;
+    let o = sanitize_file(broken.as_bytes(), Some("a.svg"), &policy);
+    assert_eq!(o.report.verdict, Verdict::Blocked);
+    assert!(o.output.is_none());
+}
+
+#[test]
 fn every_byte_prefix_of_small_inputs_is_handled() {
     let policy = Policy::default();
     let inputs = [build::docm(), build::png(), build::dangerous_pdf(true)];

@@ -332,6 +332,26 @@ fn a_legacy_document_with_macros_is_reattached_as_its_text_when_the_policy_conve
 }
 
 #[test]
+fn an_svg_is_reattached_as_a_png_when_the_policy_rasterises() {
+    let mut policy = Policy::default();
+    policy.mail.attachments = AttachmentMode::Sanitize;
+    policy.files.svg = mamori_sanitize::Rule::Sanitize;
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><script>x()</script><rect width="8" height="8" fill="red"/></svg>"#;
+    let m = build::mail_with_attachment("filename=\"logo.svg\"", "image/svg+xml", svg);
+    let o = sanitize_mail(&m, &policy, &InProcess);
+    assert_eq!(o.report.verdict, Verdict::Sanitized, "{:?}", o.report);
+    let out = o.output.unwrap();
+    let msg = MessageParser::default().parse(&out).unwrap();
+    let att = msg.attachment(0).unwrap();
+    use mail_parser::MimeHeaders;
+    assert_eq!(att.attachment_name(), Some("logo.png"));
+    assert_eq!(
+        mamori_sanitize::detect::detect(att.contents()),
+        mamori_sanitize::detect::Kind::Png
+    );
+}
+
+#[test]
 fn sanitise_mode_reattaches_rebuilt_files() {
     let mut policy = Policy::default();
     policy.mail.attachments = AttachmentMode::Sanitize;

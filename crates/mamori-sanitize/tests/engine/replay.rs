@@ -49,21 +49,24 @@ fn mail_corpus_replays() {
     }
 }
 
-/// The policy the `ole` fuzz target also runs: documents with macros or objects converted to
-/// text.
+/// The policy the `file` and `ole` fuzz targets also run: the conversions a policy can turn on
+/// (SVG rasterised, legacy documents with macros or objects converted to text).
 fn converting_policy() -> Policy {
     let mut policy = Policy::default();
-    policy.ole.macros = mamori_sanitize::policy::Rule::Sanitize;
-    policy.ole.objects = mamori_sanitize::policy::Rule::Sanitize;
+    policy.files.svg = mamori_sanitize::Rule::Sanitize;
+    policy.ole.macros = mamori_sanitize::Rule::Sanitize;
+    policy.ole.objects = mamori_sanitize::Rule::Sanitize;
     policy
 }
 
 #[test]
-fn ole_corpus_replays_converted_to_text() {
+fn file_corpora_replay_with_the_conversions_turned_on() {
     let policy = converting_policy();
-    for (path, data) in corpus("ole") {
-        let o = sanitize_file(&data, None, &policy);
-        check(&o, &path);
+    for target in ["file", "ole"] {
+        for (path, data) in corpus(target) {
+            let o = sanitize_file(&data, None, &policy);
+            check(&o, &path);
+        }
     }
 }
 
@@ -178,5 +181,10 @@ fn write_fuzz_seeds() {
         &encoding_rs::EUC_JP.encode("日本語の文章です。").0,
     );
     put("file", "exe.bin", b"MZ\x90\x00\x03");
+    put(
+        "file",
+        "drawing.svg",
+        br#"<svg xmlns="http://www.w3.org/2000/svg" width="16" height="8"><script>x()</script><rect width="8" height="8" fill="red"/><text x="8" y="7" font-size="6">Aa</text><image href="data:image/svg+xml;base64,PHN2ZyB4bWxucz0naHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmcnLz4=" width="4" height="4"/></svg>"#,
+    );
     put("file", "dangerous.pdf", &build::dangerous_pdf(false));
 }
