@@ -245,6 +245,17 @@ pub(super) fn sanitize(
             );
         }
     }
+    // What the removed keys pointed to (a script or XFA stream, an embedded file) and anything
+    // else nothing refers to any more is dropped too, so its bytes do not ride along unseen.
+    let unreferenced = doc.prune_objects().len();
+    if unreferenced > 0 {
+        findings.push(
+            ActionKind::Removed,
+            "",
+            "pdf.unreferenced",
+            format!("どこからも参照されていないオブジェクト ({unreferenced} 個) を除去しました。"),
+        );
+    }
     let mut out = Vec::with_capacity(input.len());
     if let Err(e) = doc.save_to(&mut out) {
         findings.block(

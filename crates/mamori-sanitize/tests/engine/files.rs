@@ -31,7 +31,17 @@ fn pdf_dangerous_keys_are_removed_and_gone_after_reparse() {
         ] {
             assert!(has(&o, c), "missing {c}: {:?}", codes(&o));
         }
+        assert!(has(&o, "pdf.unreferenced"), "{:?}", codes(&o));
         let out = o.output.unwrap();
+        // The removed keys' targets are not left in the file unreferenced: the XFA stream's
+        // bytes and the scripts are gone from the output, not only unlinked.
+        for gone in [&b"<xdp>"[..], b"app.alert"] {
+            assert!(
+                !out.windows(gone.len()).any(|w| w == gone),
+                "{} still in the output",
+                String::from_utf8_lossy(gone)
+            );
+        }
         let doc = lopdf::Document::load_mem(&out).unwrap();
         let mut text = String::new();
         for obj in doc.objects.values() {
