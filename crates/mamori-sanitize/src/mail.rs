@@ -420,14 +420,14 @@ fn build_body<'m>(work: &mut Work<'_>, message: &'m Message<'_>, depth: u32) -> 
     // Body: text/plain parts when meaningful, else the HTML parts converted. Texts are joined
     // only when there are several; one part's text is borrowed from the parser.
     let mut plain: Option<Cow<'m, str>> = None;
-    let mut html_src: Option<Cow<'m, str>> = None;
+    // Each HTML part's text, and whether it stands on its own (is not one side of a
+    // multipart/alternative: an HTML part next to a text part in multipart/mixed is more
+    // content, not another rendering of the same text).
+    let mut html_parts: Vec<(Cow<'m, str>, bool)> = Vec::new();
     // Parts declared as text whose content is not (a NUL byte: an executable or other binary
     // sent as text/plain); they are handled as attachments below, never put into the body.
     let mut binary_text: Vec<usize> = Vec::new();
-    // HTML parts that are not one side of a multipart/alternative (an HTML part next to a text
-    // part in multipart/mixed is more content, not another rendering of the same text).
     let alternatives = alternative_members(message);
-    let mut standalone_html: Option<Cow<'m, str>> = None;
     for (i, part) in message.parts.iter().enumerate() {
         if is_attachment(part) {
             continue;
@@ -451,25 +451,29 @@ fn build_body<'m>(work: &mut Work<'_>, message: &'m Message<'_>, depth: u32) -> 
             }
             PartType::Html(_) if is_html || is_plain => {
                 let t = part_text(work, message, part, &target);
-                if !alternatives.get(i).copied().unwrap_or(false) {
-                    standalone_html = Some(join_text(standalone_html, t.clone(), ""));
-                }
-                html_src = Some(join_text(html_src, t, ""));
+                html_parts.push((t, !alternatives.get(i).copied().unwrap_or(false)));
             }
             _ => {}
         }
     }
     let plain = plain.unwrap_or_default();
-    let html_src = html_src.unwrap_or_default();
-    let use_html = !html_src.is_empty()
+    let html_len: usize = html_parts.iter().map(|(t, _)| t.len()).sum();
+    let use_html = html_len > 0
         && (fewer_visible_than(&plain, 1)
-            || (fewer_visible_than(&plain, 40) && html_src.len() > plain.len() * 4));
+            || (fewer_visible_than(&plain, 40) && html_len > plain.len() * 4));
+    let joined = |parts: Vec<(Cow<'m, str>, bool)>| {
+        parts
+            .into_iter()
+            .fold(None, |acc, (t, _)| Some(join_text(acc, t, "")))
+            .unwrap_or_default()
+    };
     let disable = work.policy.mail.disable_links;
     let mut body = if use_html {
-        Cow::Owned(html_text(work, &html_src))
+        Cow::Owned(html_text(work, &joined(html_parts)))
     } else {
-        let standalone = standalone_html.unwrap_or_default();
-        if html_src.len() > standalone.len() {
+        let (standalone, alternative): (Vec<_>, Vec<_>) =
+            html_parts.into_iter().partition(|(_, alone)| *alone);
+        if alternative.iter().any(|(t, _)| !t.is_empty()) {
             work.findings.push(
                 ActionKind::Removed,
                 "body",
@@ -477,6 +481,7 @@ fn build_body<'m>(work: &mut Work<'_>, message: &'m Message<'_>, depth: u32) -> 
                 "HTML の代替本文を除き、テキスト本文を使いました。",
             );
         }
+        let standalone = joined(standalone);
         if standalone.is_empty() {
             plain
         } else {
@@ -601,26 +606,16 @@ fn alternative_members(message: &Message<'_>) -> Vec<bool> {
         if !is_alternative {
             continue;
         }
-        // Its children and, through nested containers, all their descendants.
+        // Its children and, through nested containers, all their descendants; a part already
+        // marked is not walked again, so each container's children are pushed once.
         let mut stack: Vec<u32> = children.clone();
-        let mut budget = message.parts.len();
         while let Some(id) = stack.pop() {
-            if budget == 0 {
-                break;
+            let Ok(i) = usize::try_from(id) else { continue };
+            match inside.get_mut(i) {
+                Some(slot) if !*slot => *slot = true,
+                _ => continue,
             }
-            budget -= 1;
-            let Some(slot) = usize::try_from(id).ok().and_then(|i| inside.get_mut(i)) else {
-                continue;
-            };
-            if *slot {
-                continue;
-            }
-            *slot = true;
-            if let Some(PartType::Multipart(grand)) = message
-                .parts
-                .get(usize::try_from(id).unwrap_or(usize::MAX))
-                .map(|p| &p.body)
-            {
+            if let Some(PartType::Multipart(grand)) = message.parts.get(i).map(|p| &p.body) {
                 stack.extend(grand.iter().copied());
             }
         }

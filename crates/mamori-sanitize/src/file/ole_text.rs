@@ -5,18 +5,30 @@
 //! output is capped.
 
 /// Largest text produced from one document, in bytes.
-const MAX_TEXT: usize = 64 * 1024 * 1024;
+pub(super) const MAX_TEXT: usize = 64 * 1024 * 1024;
 
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
-    ))
+/// `N` bytes at `at`, if they are all there.
+pub(super) fn bytes_at<const N: usize>(data: &[u8], at: usize) -> Option<[u8; N]> {
+    data.get(at..)?.first_chunk::<N>().copied()
 }
 
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
+pub(super) fn u16_at(data: &[u8], at: usize) -> Option<u16> {
+    bytes_at(data, at).map(u16::from_le_bytes)
+}
+
+pub(super) fn u32_at(data: &[u8], at: usize) -> Option<u32> {
+    bytes_at(data, at).map(u32::from_le_bytes)
+}
+
+/// UTF-16LE text (an odd last byte is ignored, unpaired surrogates become U+FFFD).
+fn utf16le(bytes: &[u8]) -> String {
+    let units = bytes
+        .chunks_exact(2)
+        .filter_map(|c| c.first_chunk::<2>())
+        .map(|pair| u16::from_le_bytes(*pair));
+    char::decode_utf16(units)
+        .map(|c| c.unwrap_or('\u{fffd}'))
+        .collect()
 }
 
 /// The name of the table stream a Word document keeps its piece table in (`fWhichTblStm`).
@@ -68,13 +80,7 @@ pub(super) fn word_text(word_document: &[u8], table: &[u8]) -> Option<String> {
             );
         } else {
             let bytes = wd.get(fc..fc.saturating_add(len.saturating_mul(2)).min(wd.len()))?;
-            let units = bytes.chunks_exact(2).map(|c| {
-                u16::from_le_bytes([
-                    c.first().copied().unwrap_or(0),
-                    c.get(1).copied().unwrap_or(0),
-                ])
-            });
-            raw.extend(char::decode_utf16(units).map(|c| c.unwrap_or('\u{fffd}')));
+            raw.push_str(&utf16le(bytes));
         }
     }
     Some(word_plain(&raw))
@@ -166,19 +172,7 @@ pub(super) fn powerpoint_text(stream: &[u8]) -> String {
         }
         let body = stream.get(body_start..body_end).unwrap_or_default();
         let text: Option<String> = match kind {
-            TEXT_CHARS_ATOM => {
-                let units = body.chunks_exact(2).map(|c| {
-                    u16::from_le_bytes([
-                        c.first().copied().unwrap_or(0),
-                        c.get(1).copied().unwrap_or(0),
-                    ])
-                });
-                Some(
-                    char::decode_utf16(units)
-                        .map(|c| c.unwrap_or('\u{fffd}'))
-                        .collect(),
-                )
-            }
+            TEXT_CHARS_ATOM => Some(utf16le(body)),
             // Each byte is the low byte of a UTF-16 code unit.
             TEXT_BYTES_ATOM => Some(body.iter().map(|b| char::from(*b)).collect()),
             _ => None,

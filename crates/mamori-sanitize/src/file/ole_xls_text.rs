@@ -12,8 +12,8 @@
 
 use std::collections::HashMap;
 
-/// Largest text produced from one workbook, in bytes.
-const MAX_TEXT: usize = 64 * 1024 * 1024;
+use super::ole_text::{MAX_TEXT, bytes_at, u16_at, u32_at};
+
 /// Most cells read from one workbook.
 const MAX_CELLS: usize = 1_000_000;
 /// Most BOUNDSHEET8 records read from one workbook (Excel itself is limited only by memory).
@@ -35,19 +35,6 @@ const STRING: u16 = 0x0207;
 
 /// The `dt` of a BOUNDSHEET8 record for a worksheet or dialog sheet.
 const SHEET_TYPE_WORKSHEET: u8 = 0;
-
-/// `N` bytes at `at`, if they are all there.
-fn bytes_at<const N: usize>(data: &[u8], at: usize) -> Option<[u8; N]> {
-    data.get(at..)?.first_chunk::<N>().copied()
-}
-
-fn u16_at(data: &[u8], at: usize) -> Option<u16> {
-    bytes_at(data, at).map(u16::from_le_bytes)
-}
-
-fn u32_at(data: &[u8], at: usize) -> Option<u32> {
-    bytes_at(data, at).map(u32::from_le_bytes)
-}
 
 /// One record of the stream. A record whose length runs past the end of the stream keeps the
 /// bytes that are there.

@@ -434,16 +434,19 @@ pub(super) fn sanitize(
         .find(|e| e.name == "[Content_Types].xml")
         .map(|e| DeclaredTypes::parse(&e.data))
         .unwrap_or_default();
+    // Every relationship file, parsed once (`None`: not valid XML, blocked below).
+    let parsed_rels: Vec<(&str, Option<Vec<Rel>>)> = entries
+        .iter()
+        .filter(|e| e.name.ends_with(".rels"))
+        .map(|e| (e.name.as_str(), parse_rels(&e.data)))
+        .collect();
     let mut by_relationship: std::collections::BTreeMap<String, Construct> =
         std::collections::BTreeMap::new();
-    for e in entries.iter().filter(|e| e.name.ends_with(".rels")) {
-        for r in parse_rels(&e.data).unwrap_or_default() {
-            if r.external {
-                continue;
-            }
+    for (name, rels) in &parsed_rels {
+        for r in rels.iter().flatten().filter(|r| !r.external) {
             if let Some(class) = relationship_class(&r.kind.to_ascii_lowercase()) {
                 by_relationship
-                    .entry(resolve(&e.name, &r.target).to_ascii_lowercase())
+                    .entry(resolve(name, &r.target).to_ascii_lowercase())
                     .or_insert(class);
             }
         }
@@ -461,10 +464,10 @@ pub(super) fn sanitize(
     }
     // Relationships: find altChunk targets and external links, and drop links to removed parts.
     let mut new_rels: Vec<(String, Vec<u8>)> = Vec::new();
-    for e in entries.iter().filter(|e| e.name.ends_with(".rels")) {
-        let Some(rels) = parse_rels(&e.data) else {
+    for (name, rels) in parsed_rels {
+        let Some(rels) = rels else {
             findings.block(
-                &e.name,
+                name,
                 "ooxml.malformed",
                 "関係定義 (.rels) を解析できないため遮断しました。",
             );
@@ -494,12 +497,12 @@ pub(super) fn sanitize(
                     keep.push(r);
                     continue;
                 }
-                let target = format!("{} ({})", e.name, crate::links::defang(&r.target));
+                let target = format!("{} ({})", name, crate::links::defang(&r.target));
                 ctx.construct(findings, rule, &target, code, what);
                 changed = true;
                 continue;
             }
-            let resolved = resolve(&e.name, &r.target);
+            let resolved = resolve(name, &r.target);
             if kind_lower.ends_with("/afchunk")
                 && ctx.construct(
                     findings,
@@ -520,7 +523,7 @@ pub(super) fn sanitize(
             keep.push(r);
         }
         if changed {
-            new_rels.push((e.name.clone(), write_rels(&keep)));
+            new_rels.push((name.to_owned(), write_rels(&keep)));
         }
     }
     if findings.is_blocked() {

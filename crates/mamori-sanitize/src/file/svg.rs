@@ -3,15 +3,24 @@
 //! file is read while drawing: references to other files or URLs are refused (an `<image>` may
 //! only embed its picture as `data:`), and text is drawn with the fonts installed here.
 
+use std::sync::{Arc, OnceLock};
+
 use resvg::tiny_skia::{Pixmap, Transform};
-use resvg::usvg::{ImageHrefResolver, Options, Tree};
+use resvg::usvg::{ImageHrefResolver, Options, Tree, fontdb};
 
 use super::Ctx;
 use crate::report::{ActionKind, Findings};
 
 /// Rasterises an SVG to PNG at its own size, within `limits.image_pixels`.
 pub(super) fn sanitize(ctx: &Ctx<'_>, input: &[u8], findings: &mut Findings) -> Option<Vec<u8>> {
-    let mut options = Options {
+    // The installed fonts, found once per process (a relay sanitises many files in one).
+    static FONTS: OnceLock<Arc<fontdb::Database>> = OnceLock::new();
+    let fonts = FONTS.get_or_init(|| {
+        let mut db = fontdb::Database::new();
+        db.load_system_fonts();
+        Arc::new(db)
+    });
+    let options = Options {
         // Relative references resolve against nothing: no directory is ever read.
         resources_dir: None,
         image_href_resolver: ImageHrefResolver {
@@ -19,9 +28,9 @@ pub(super) fn sanitize(ctx: &Ctx<'_>, input: &[u8], findings: &mut Findings) -> 
             // A file path or URL: refused.
             resolve_string: Box::new(|_, _| None),
         },
+        fontdb: Arc::clone(fonts),
         ..Options::default()
     };
-    options.fontdb_mut().load_system_fonts();
     let tree = match Tree::from_data(input, &options) {
         Ok(t) => t,
         Err(e) => {
